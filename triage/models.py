@@ -1,0 +1,264 @@
+"""The system of record: every email, its ticket, and what the models said.
+
+Analysis is one row per (message, step) rather than typed columns on Message: each
+step fails, retries and records its model independently, a step can be re-run alone,
+and the steps still to come (translation, summary, intent, draft) need no migration.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        NEEDS_REVIEW = "needs_review", "Needs review"
+        WAITING = "waiting", "Waiting on customer"
+        CLOSED = "closed", "Closed"
+
+    class Priority(models.IntegerChoices):
+        # Integers so the dashboard can order by urgency.
+        URGENT = 1, "Urgent"
+        HIGH = 2, "High"
+        NORMAL = 3, "Normal"
+        LOW = 4, "Low"
+
+    subject = models.CharField(max_length=998, blank=True)
+    customer_email = models.CharField(max_length=320, db_index=True)
+    customer_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.NEW, db_index=True
+    )
+    priority = models.PositiveSmallIntegerField(
+        choices=Priority.choices, default=Priority.NORMAL, db_index=True
+    )
+    intent = models.CharField(max_length=64, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    # Copied from the latest inbound message's analysis so the list can filter and
+    # sort on it without a subquery per row.
+    sentiment_label = models.CharField(max_length=32, blank=True, db_index=True)
+    sentiment_score = models.FloatField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "created_at"]
+
+    def __str__(self) -> str:
+        return f"[#{self.pk}] {self.subject or '(no subject)'}"
+
+
+class Message(models.Model):
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    class TriageStatus(models.TextChoices):
+        RECEIVED = "received", "Received"
+        TRIAGING = "triaging", "Triaging"
+        TRIAGED = "triaged", "Triaged"
+        FAILED = "failed", "Failed"
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="messages"
+    )
+    direction = models.CharField(
+        max_length=10, choices=Direction.choices, default=Direction.INBOUND
+    )
+    source = models.CharField(max_length=32, help_text="file, mime, postmark, ...")
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    # RFC 5322 Message-ID; when the mail has none, a stable one derived from the raw
+    # bytes so the same file ingested twice still dedupes.
+    message_id = models.CharField(max_length=998)
+    message_id_synthetic = models.BooleanField(default=False)
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    references = models.TextField(blank=True)
+    from_address = models.CharField(max_length=320, blank=True)
+    from_name = models.CharField(max_length=255, blank=True)
+    to = models.TextField(blank=True)
+    cc = models.TextField(blank=True)
+    subject = models.CharField(max_length=998, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    text_body = models.TextField(blank=True)
+    html_body = models.TextField(blank=True, help_text="Sanitised with nh3.")
+    raw = models.BinaryField()
+    raw_size = models.PositiveBigIntegerField(default=0)
+    raw_sha256 = models.CharField(max_length=64)
+    raw_truncated = models.BooleanField(default=False)
+    is_malformed = models.BooleanField(default=False, db_index=True)
+    parse_defects = models.JSONField(default=list, blank=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    triage_status = models.CharField(
+        max_length=10,
+        choices=TriageStatus.choices,
+        default=TriageStatus.RECEIVED,
+        db_index=True,
+    )
+    triage_attempts = models.PositiveSmallIntegerField(default=0)
+    triage_error = models.TextField(blank=True)
+    triaged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["received_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["direction", "message_id"], name="uniq_message_id_per_direction"
+            ),
+        ]
+        indexes = [models.Index(fields=["message_id"], name="message_rfc_id_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.message_id}"
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments"
+    )
+    filename = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=255, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    # Empty when the attachment broke a cap; `flag_reason` says which.
+    file = models.FileField(upload_to="attachments/%Y/%m/", blank=True)
+    flagged = models.BooleanField(default=False)
+    flag_reason = models.CharField(max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        return self.filename or f"attachment {self.pk}"
+
+
+class Analysis(models.Model):
+    class Step(models.TextChoices):
+        LANGUAGE = "language", "Language"
+        TRANSLATION = "translation", "Translation"
+        SENTIMENT = "sentiment", "Sentiment"
+        ENTITIES = "entities", "Entities"
+        ANSWER = "answer", "What the customer wants"
+        SUMMARY = "summary", "Summary"
+        INTENT = "intent", "Intent"
+        DRAFT = "draft", "Reply draft"
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="analyses"
+    )
+    step = models.CharField(max_length=16, choices=Step.choices)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    model = models.CharField(max_length=512, blank=True)
+    model_revision = models.CharField(max_length=64, blank=True)
+    # Random-weight test models: the dashboard warns that results are meaningless.
+    is_tiny = models.BooleanField(default=False)
+    duration_ms = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "analyses"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "step"], name="uniq_analysis_step_per_message"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step} of message {self.message_id}"
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+class ReplyDraft(models.Model):
+    class Status(models.TextChoices):
+        DRAFTED = "drafted", "Drafted"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    class Author(models.TextChoices):
+        MODEL = "model", "Model"
+        AGENT = "agent", "Agent"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="drafts")
+    in_reply_to_message = models.ForeignKey(
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="drafts",
+    )
+    text = models.TextField(help_text="In the agents' language.")
+    text_customer_language = models.TextField(blank=True)
+    customer_language = models.CharField(max_length=16, blank=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DRAFTED, db_index=True
+    )
+    created_by = models.CharField(
+        max_length=10, choices=Author.choices, default=Author.MODEL
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    sent_message = models.OneToOneField(
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sent_draft",
+    )
+    # Sending is keyed on this so a retried send task never mails twice.
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Draft {self.pk} for ticket {self.ticket_id} ({self.status})"
+
+
+class AuditEvent(models.Model):
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty for the system (ingest, workers).",
+    )
+    action = models.CharField(max_length=64)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} on ticket {self.ticket_id}"

@@ -1,0 +1,216 @@
+"""One env-driven settings module.
+
+Nothing set: SQLite and Celery tasks run in-process (eager) -- a laptop needs no
+services. `DATABASE_URL` switches to PostgreSQL, `CELERY_BROKER_URL` to Redis.
+`TRIAGE_ENV=production` turns on the checks `manage.py check --deploy` wants and
+refuses the development secret key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("TRIAGE_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [
+        item.strip()
+        for item in os.environ.get(name, default).split(",")
+        if item.strip()
+    ]
+
+
+TRIAGE_ENV = os.environ.get("TRIAGE_ENV", "development")
+PRODUCTION = TRIAGE_ENV == "production"
+
+_DEV_SECRET_KEY = "django-insecure-dev-only-never-use-in-production"  # noqa: S105
+SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET_KEY)
+if PRODUCTION and (SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50):
+    raise ImproperlyConfigured(
+        "TRIAGE_ENV=production needs SECRET_KEY set to a random value of 50+ chars."
+    )
+
+DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver"
+)
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "triage",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "triage.urls"
+WSGI_APPLICATION = "triage.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+_VALIDATORS = "django.contrib.auth.password_validation"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"{_VALIDATORS}.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_ROOT = Path(os.environ.get("TRIAGE_MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_URL = "media/"
+
+# --- Security (production) -------------------------------------------------------
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Celery ----------------------------------------------------------------------
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+# No broker configured: run tasks in-process so a laptop needs no Redis.
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "workers.tasks.triage_message": {"queue": "gpu"},
+}
+CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("TRIAGE_TASK_SOFT_TIME_LIMIT", "300"))
+CELERY_TASK_TIME_LIMIT = int(os.environ.get("TRIAGE_TASK_TIME_LIMIT", "360"))
+# Above the hard time limit, so Redis never redelivers a task that is still running.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("TRIAGE_VISIBILITY_TIMEOUT", "3600")),
+    "global_keyprefix": os.environ.get("CELERY_KEY_PREFIX", ""),
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing must not hang a webhook when Redis is down: fail fast, the sweeper
+# (a later issue) re-enqueues messages left in `received`.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2}
+
+# --- Triage ----------------------------------------------------------------------
+# The seed's models (DESIGN.md §1): the defaults for hosts that reach the HF Hub.
+HUB_MODELS = {
+    "sentiment": "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+    "entities": "dbmdz/bert-large-cased-finetuned-conll03-english",
+    "answer": "distilbert/distilbert-base-cased-distilled-squad",
+}
+TRIAGE_TINY_DIR = Path(os.environ.get("TRIAGE_TINY_DIR", VAR_DIR / "models" / "tiny"))
+
+
+def _triage_models(spec: str) -> dict[str, str]:
+    """`hub` | `tiny` | a JSON object step -> model id/path (over the hub defaults).
+
+    `TRIAGE_MODEL_<STEP>` overrides one step whatever the profile.
+    """
+    spec = spec.strip()
+    if spec in {"", "hub"}:
+        models = dict(HUB_MODELS)
+    elif spec == "tiny":
+        models = {step: str(TRIAGE_TINY_DIR / step) for step in HUB_MODELS}
+    elif spec.startswith("{"):
+        models = {**HUB_MODELS, **json.loads(spec)}
+    else:
+        raise ImproperlyConfigured(
+            f"TRIAGE_MODELS must be 'hub', 'tiny' or a JSON object, got {spec!r}"
+        )
+    for step in HUB_MODELS:
+        override = os.environ.get(f"TRIAGE_MODEL_{step.upper()}")
+        if override:
+            models[step] = override
+    return models
+
+
+TRIAGE_MODELS_PROFILE = os.environ.get("TRIAGE_MODELS", "hub")
+TRIAGE_MODELS = _triage_models(TRIAGE_MODELS_PROFILE)
+TRIAGE_AGENT_LANGUAGE = os.environ.get("TRIAGE_AGENT_LANGUAGE", "en")
+TRIAGE_MAX_ATTEMPTS = int(os.environ.get("TRIAGE_MAX_ATTEMPTS", "3"))
+# Raw MIME kept per message; above this only the head is stored and flagged.
+TRIAGE_RAW_MAX_BYTES = int(os.environ.get("TRIAGE_RAW_MAX_BYTES", str(10 * 2**20)))
+TRIAGE_ATTACHMENT_MAX_BYTES = int(
+    os.environ.get("TRIAGE_ATTACHMENT_MAX_BYTES", str(10 * 2**20))
+)
+TRIAGE_ATTACHMENT_MAX_COUNT = int(os.environ.get("TRIAGE_ATTACHMENT_MAX_COUNT", "20"))
+# Text handed to the models is capped; the full text stays stored.
+TRIAGE_MODEL_TEXT_MAX_CHARS = int(
+    os.environ.get("TRIAGE_MODEL_TEXT_MAX_CHARS", "20000")
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
