@@ -7,8 +7,22 @@ from pathlib import Path
 
 import pytest
 
+# Nothing in the suite may reach the Hugging Face Hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
 REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "samples"
+SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 TINY_DIR = Path(os.environ.get("TRIAGE_TINY_DIR", REPO / "var" / "models" / "tiny"))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # CI must exercise the real services; a silent fallback would hide a broken run.
+    if os.environ.get("CI") == "true":
+        missing = [v for v in ("DATABASE_URL", "CELERY_BROKER_URL") if not os.environ.get(v)]
+        if missing:
+            raise pytest.UsageError(f"CI=true but {', '.join(missing)} unset")
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +31,32 @@ def tiny_models() -> dict[str, str]:
     from workers.nlp.tiny import build_tiny_models
 
     return build_tiny_models(TINY_DIR)
+
+
+@pytest.fixture(autouse=True)
+def _triage_settings(request, settings, tmp_path_factory):
+    """Unit tests: tiny models, in-process tasks, media in a temp dir."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+    if request.node.get_closest_marker("e2e") is None:
+        from workers.celery import app
+
+        eager = app.conf.task_always_eager
+        app.conf.task_always_eager = True
+        yield
+        app.conf.task_always_eager = eager
+    else:
+        yield
+
+
+@pytest.fixture
+def tiny_settings(settings, tiny_models):
+    settings.TRIAGE_MODELS = dict(tiny_models)
+    return settings
+
+
+@pytest.fixture
+def sample_bytes():
+    def read(name: str) -> bytes:
+        return (SAMPLES / name).read_bytes()
+
+    return read

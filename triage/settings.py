@@ -8,12 +8,13 @@ refuses the development secret key.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from triage.model_profiles import ProfileError, resolve_models
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TRIAGE_VAR_DIR", BASE_DIR / "var"))
@@ -158,40 +159,12 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2}
 
 # --- Triage ----------------------------------------------------------------------
-# The seed's models (DESIGN.md §1): the defaults for hosts that reach the HF Hub.
-HUB_MODELS = {
-    "sentiment": "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
-    "entities": "dbmdz/bert-large-cased-finetuned-conll03-english",
-    "answer": "distilbert/distilbert-base-cased-distilled-squad",
-}
 TRIAGE_TINY_DIR = Path(os.environ.get("TRIAGE_TINY_DIR", VAR_DIR / "models" / "tiny"))
-
-
-def _triage_models(spec: str) -> dict[str, str]:
-    """`hub` | `tiny` | a JSON object step -> model id/path (over the hub defaults).
-
-    `TRIAGE_MODEL_<STEP>` overrides one step whatever the profile.
-    """
-    spec = spec.strip()
-    if spec in {"", "hub"}:
-        models = dict(HUB_MODELS)
-    elif spec == "tiny":
-        models = {step: str(TRIAGE_TINY_DIR / step) for step in HUB_MODELS}
-    elif spec.startswith("{"):
-        models = {**HUB_MODELS, **json.loads(spec)}
-    else:
-        raise ImproperlyConfigured(
-            f"TRIAGE_MODELS must be 'hub', 'tiny' or a JSON object, got {spec!r}"
-        )
-    for step in HUB_MODELS:
-        override = os.environ.get(f"TRIAGE_MODEL_{step.upper()}")
-        if override:
-            models[step] = override
-    return models
-
-
 TRIAGE_MODELS_PROFILE = os.environ.get("TRIAGE_MODELS", "hub")
-TRIAGE_MODELS = _triage_models(TRIAGE_MODELS_PROFILE)
+try:
+    TRIAGE_MODELS = resolve_models(TRIAGE_MODELS_PROFILE, tiny_dir=TRIAGE_TINY_DIR)
+except ProfileError as exc:
+    raise ImproperlyConfigured(str(exc)) from exc
 TRIAGE_AGENT_LANGUAGE = os.environ.get("TRIAGE_AGENT_LANGUAGE", "en")
 TRIAGE_MAX_ATTEMPTS = int(os.environ.get("TRIAGE_MAX_ATTEMPTS", "3"))
 # Raw MIME kept per message; above this only the head is stored and flagged.

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+from tqdm import tqdm
+
+from triage.models import Message
+from triage.services import message_enqueue_triage
+
+
+class Command(BaseCommand):
+    help = (
+        "Triage messages still waiting (status received). Runs the models in this "
+        "process by default; --enqueue hands them to the Celery workers instead."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--enqueue", action="store_true")
+        parser.add_argument(
+            "--retry-failed", action="store_true", help="also retry failed messages"
+        )
+        parser.add_argument("--batch-size", type=int, default=8)
+
+    def handle(self, *args, enqueue: bool, retry_failed: bool, batch_size: int, **o):
+        statuses = [Message.TriageStatus.RECEIVED]
+        if retry_failed:
+            statuses.append(Message.TriageStatus.FAILED)
+        ids = list(
+            Message.objects.filter(
+                direction=Message.Direction.INBOUND, triage_status__in=statuses
+            )
+            .order_by("received_at")
+            .values_list("pk", flat=True)
+        )
+        if not ids:
+            self.stdout.write("Nothing to triage.")
+            return
+        if enqueue:
+            sent = sum(message_enqueue_triage(pk) for pk in ids)
+            self.stdout.write(self.style.SUCCESS(f"Enqueued {sent} of {len(ids)}."))
+            return
+        from workers.tasks import triage_messages  # loads torch: CLI only
+
+        done = 0
+        with tqdm(total=len(ids), desc="triage", unit="mail", disable=None) as bar:
+            for start in range(0, len(ids), batch_size):
+                batch = ids[start : start + batch_size]
+                done += triage_messages(batch)
+                bar.update(len(batch))
+        failed = Message.objects.filter(
+            pk__in=ids, triage_status=Message.TriageStatus.FAILED
+        ).count()
+        self.stdout.write(
+            self.style.SUCCESS(f"Triaged {done} message(s); {failed} failed.")
+        )

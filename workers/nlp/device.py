@@ -1,0 +1,95 @@
+"""Where models run and how they are loaded onto it.
+
+torch and transformers are imported inside the functions: importing this module
+must stay cheap for processes (the web, a prefork parent) that never run a model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+logger = logging.getLogger(__name__)
+
+DEVICE_ENV = "TRIAGE_DEVICE"
+THREADS_ENV = "TRIAGE_TORCH_THREADS"
+
+
+def pick_device() -> tuple[str, torch.dtype]:
+    """``("cuda", float16)`` when a GPU is usable, else ``("cpu", float32)``.
+
+    ``TRIAGE_DEVICE`` (``cpu``, ``cuda``, ``cuda:N``, ``auto``) overrides the choice.
+    """
+    import torch
+
+    forced = os.environ.get(DEVICE_ENV, "auto").strip().lower() or "auto"
+    if forced.startswith("cuda"):
+        if not torch.cuda.is_available():
+            # Falling back silently would turn a misconfigured GPU host into a
+            # very slow CPU host nobody notices.
+            raise RuntimeError(f"{DEVICE_ENV}={forced} but torch sees no CUDA device")
+        return forced, torch.float16
+    if forced == "auto" and torch.cuda.is_available():
+        return "cuda", torch.float16
+    if forced not in {"auto", "cpu"}:
+        raise ValueError(f"{DEVICE_ENV} must be auto, cpu or cuda[:N], got {forced!r}")
+    _set_cpu_threads(torch)
+    return "cpu", torch.float32
+
+
+def _cpu_budget() -> int:
+    # cpu_count() reports the host's cores, not the ones this container may use.
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _set_cpu_threads(torch: Any) -> None:
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    threads = int(raw) if raw else _cpu_budget()
+    if threads < 1:
+        raise ValueError(f"{THREADS_ENV} must be a positive integer, got {raw!r}")
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+        logger.info("torch CPU threads set to %s", threads)
+
+
+def load_pretrained(
+    auto_class: Any, model_id: str
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
+    """Load ``model_id`` with ``auto_class`` and its fast tokenizer, ready to infer.
+
+    Returns ``(model, tokenizer, device)``; the model is on ``device`` in eval mode.
+    """
+    from transformers import AutoTokenizer
+
+    device, dtype = pick_device()
+    model = auto_class.from_pretrained(model_id, dtype=dtype)
+    model.to(device)
+    model.eval()
+    tokenizer = AutoTokenizer.from_pretrained(model_id, use_fast=True)
+    if not tokenizer.is_fast:
+        # Offsets (entity spans, answer spans) need the Rust tokenizer.
+        raise TypeError(f"{model_id}: a fast tokenizer is required, got {tokenizer!r}")
+    _fit_max_length(tokenizer, model)
+    return model, tokenizer, device
+
+
+def _fit_max_length(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel) -> None:
+    # Older Hub tokenizers save no model_max_length and report a huge sentinel, which
+    # would let truncation and windowing run past the position embeddings.
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if isinstance(limit, int) and tokenizer.model_max_length > limit:
+        tokenizer.model_max_length = limit
+
+
+def revision_of(model: PreTrainedModel) -> str | None:
+    """The Hub commit the weights came from; None for local directories."""
+    revision = getattr(model.config, "_commit_hash", None)
+    return revision if isinstance(revision, str) and revision else None

@@ -1,0 +1,284 @@
+"""Tiny random-weight models of the seed's architectures, built offline.
+
+The Hub is unreachable here, so tests and demos run the real code paths
+(``from_pretrained``, ``pipeline``, offset mapping) on models that have the real
+architectures and tokenizer types but only a few thousand random parameters. Their
+outputs are meaningless; only their shapes are worth checking.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+logger = logging.getLogger(__name__)
+
+MARKER = "triage_tiny.json"
+# Bump whenever a builder changes, so stale cached models are rebuilt.
+BUILDER_VERSION = 1
+SEED = 0
+MAX_LENGTH = 512
+VOCAB_SIZE = 2000
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+SENTIMENT_LABELS = ("NEGATIVE", "POSITIVE")
+CONLL03_LABELS = (
+    "O",
+    "B-MISC",
+    "I-MISC",
+    "B-PER",
+    "I-PER",
+    "B-ORG",
+    "I-ORG",
+    "B-LOC",
+    "I-LOC",
+)
+
+BUMBLEBEE = (
+    "Dear Amazon, last week I ordered an Optimus Prime action figure from your "
+    "online store in Germany. Unfortunately, when I opened the package, I discovered "
+    "to my horror that I had been sent an action figure of Megatron instead! As a "
+    "lifelong enemy of the Decepticons, I hope you can understand my dilemma. To "
+    "resolve the issue, I demand an exchange of Megatron for the Optimus Prime figure "
+    "I ordered. Enclosed are copies of my records concerning this purchase. I expect "
+    "to hear from you soon. Sincerely, Bumblebee."
+)
+
+CORPUS: tuple[str, ...] = (
+    BUMBLEBEE,
+    "Hello, my order #48213 arrived two weeks late and the box was damaged.",
+    "I was charged twice for the same subscription this month. Please refund the "
+    "duplicate payment of 19.99 EUR to my credit card.",
+    "The headphones stopped working after three days. I would like a replacement "
+    "or my money back.",
+    "Where is my parcel? The tracking number has not been updated since Monday.",
+    "Please cancel my account and delete my personal data.",
+    "Your invoice lists a shipping fee although delivery was supposed to be free.",
+    "Thank you for the quick help, the new charger works perfectly!",
+    "I never received the confirmation email for my booking in Paris.",
+    "Can you change the delivery address to 12 Baker Street, London?",
+    "The discount code SUMMER20 is not accepted at checkout.",
+    "Sehr geehrte Damen und Herren, meine Bestellung ist immer noch nicht "
+    "angekommen, obwohl sie für Dienstag angekündigt war.",
+    "Ich möchte den Artikel zurückgeben und bitte um Erstattung des Kaufpreises.",
+    "Die Rechnung ist falsch: Mir wurden 49,90 Euro statt 39,90 Euro berechnet.",
+    "Das Paket wurde beschädigt geliefert, die Kaffeemaschine funktioniert nicht.",
+    "Bitte kündigen Sie mein Abonnement zum Monatsende. Mit freundlichen Grüßen, "
+    "Jürgen Müller aus München.",
+    "Bonjour, ma commande n'est toujours pas arrivée après trois semaines.",
+    "Je souhaite être remboursé, le produit reçu ne correspond pas à la description.",
+    "On m'a facturé deux fois la livraison, merci de corriger la facture.",
+    "Le colis est arrivé ouvert et il manquait un des deux écouteurs.",
+    "Merci de résilier mon contrat. Cordialement, Élodie Dupont, Lyon.",
+    "Customer service never answered my three emails about the broken laptop from "
+    "Berlin, and I am very disappointed.",
+    "My package was delivered to the wrong address in Manchester; the courier left "
+    "it outside in the rain.",
+    "Why did my monthly bill increase from 29 to 45 dollars without any notice?",
+    "I returned the jacket on 3 March but still have not received my refund.",
+    "Warum wurde meine Lieferung storniert? Ich habe bereits per PayPal bezahlt.",
+    "Der Kundendienst in Hamburg hat mir eine Gutschrift versprochen, die nie kam.",
+    "La facture de février indique un montant erroné, veuillez me renvoyer une "
+    "facture corrigée.",
+    "Le livreur n'est jamais venu et personne ne répond au téléphone à Marseille.",
+)
+
+# Unseen characters would turn whole test words into [UNK]; seeding the alphabet
+# keeps arbitrary Latin-script text tokenizable.
+ALPHABET = tuple(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    "äöüßÄÖÜéèêëàâçîïôœùûÉÈÀÇ€$£%&@#.,;:!?'\"()[]{}-_/+*=<>"
+)
+
+
+def is_tiny(model: str | os.PathLike[str]) -> bool:
+    """True if ``model`` is a local directory written by :func:`build_tiny_models`."""
+    return _marker_version(Path(model)) is not None
+
+
+def _marker_version(model_dir: Path) -> int | None:
+    try:
+        data = json.loads((model_dir / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("tiny") is not True:
+        return None
+    version = data.get("builder_version")
+    return version if isinstance(version, int) else None
+
+
+def _train_tokenizer(*, lowercase: bool, distil: bool) -> PreTrainedTokenizerBase:
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertTokenizerFast, DistilBertTokenizerFast
+
+    # strip_accents=None follows `lowercase`, as the original BERT vocabularies do.
+    wordpiece = BertWordPieceTokenizer(
+        lowercase=lowercase, strip_accents=None, clean_text=True
+    )
+    wordpiece.train_from_iterator(
+        CORPUS,
+        vocab_size=VOCAB_SIZE,
+        min_frequency=1,
+        special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=list(ALPHABET),
+        show_progress=False,
+    )
+    cls = DistilBertTokenizerFast if distil else BertTokenizerFast
+    # do_lower_case is saved in tokenizer_config.json and rebuilds the normalizer on
+    # reload: leaving it at its default (True) silently lowercases a cased model.
+    return cls(
+        tokenizer_object=wordpiece._tokenizer,
+        do_lower_case=lowercase,
+        model_max_length=MAX_LENGTH,
+    )
+
+
+def _labels(names: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "id2label": dict(enumerate(names)),
+        "label2id": {name: i for i, name in enumerate(names)},
+    }
+
+
+def _build_sentiment(out: Path) -> None:
+    from transformers import DistilBertConfig, DistilBertForSequenceClassification
+
+    tokenizer = _train_tokenizer(lowercase=True, distil=True)
+    config = DistilBertConfig(
+        vocab_size=len(tokenizer),
+        dim=32,
+        hidden_dim=64,
+        n_layers=2,
+        n_heads=2,
+        max_position_embeddings=MAX_LENGTH,
+        pad_token_id=tokenizer.pad_token_id,
+        **_labels(SENTIMENT_LABELS),
+    )
+    DistilBertForSequenceClassification(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+
+
+def _build_entities(out: Path) -> None:
+    from transformers import BertConfig, BertForTokenClassification
+
+    tokenizer = _train_tokenizer(lowercase=False, distil=False)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=MAX_LENGTH,
+        pad_token_id=tokenizer.pad_token_id,
+        **_labels(CONLL03_LABELS),
+    )
+    BertForTokenClassification(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+
+
+def _build_answer(out: Path) -> None:
+    from transformers import DistilBertConfig, DistilBertForQuestionAnswering
+
+    tokenizer = _train_tokenizer(lowercase=False, distil=True)
+    config = DistilBertConfig(
+        vocab_size=len(tokenizer),
+        dim=32,
+        hidden_dim=64,
+        n_layers=2,
+        n_heads=2,
+        max_position_embeddings=MAX_LENGTH,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    DistilBertForQuestionAnswering(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+
+
+_BUILDERS: dict[str, Callable[[Path], None]] = {
+    "sentiment": _build_sentiment,
+    "entities": _build_entities,
+    "answer": _build_answer,
+}
+
+
+def build_tiny_models(dest: Path, *, force: bool = False) -> dict[str, str]:
+    """Write one tiny model per step under ``dest``; return step -> model dir.
+
+    A step whose directory already carries a marker of the current builder version
+    is left alone unless ``force`` is set, so repeated test sessions are cheap.
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, str] = {}
+    for step, builder in _BUILDERS.items():
+        final = dest / step
+        if force or _marker_version(final) != BUILDER_VERSION:
+            _build_step(step, builder, final)
+        paths[step] = str(final)
+    return paths
+
+
+def _build_step(step: str, builder: Callable[[Path], None], final: Path) -> None:
+    import torch
+
+    started = time.perf_counter()
+    # Built beside the target and renamed into place, so readers never see a
+    # half-written model even if this process dies mid-build.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{step}-", dir=final.parent))
+    try:
+        torch.manual_seed(SEED)
+        builder(tmp)
+        marker = {"tiny": True, "builder_version": BUILDER_VERSION, "step": step}
+        (tmp / MARKER).write_text(json.dumps(marker), encoding="utf-8")
+        # mkdtemp makes the dir 0700 and the weights come out 0600; a worker running
+        # as another user must still read them.
+        tmp.chmod(0o755)
+        for path in tmp.iterdir():
+            path.chmod(0o644)
+        if final.exists():
+            stale = final.with_name(f".{step}-stale-{os.getpid()}")
+            final.rename(stale)
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            tmp.rename(final)
+        except OSError:
+            # A concurrent builder (e.g. another pytest-xdist worker) got there
+            # first; its result is as good as ours.
+            if _marker_version(final) != BUILDER_VERSION:
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    logger.info(
+        "built tiny %s model in %s (%.2fs)",
+        step,
+        final,
+        time.perf_counter() - started,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m workers.nlp.tiny",
+        description="Build tiny random-weight models (offline) and print their paths.",
+    )
+    parser.add_argument("dest", type=Path, help="directory to write the models into")
+    parser.add_argument("--force", action="store_true", help="rebuild even if current")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    paths = build_tiny_models(args.dest, force=args.force)
+    print(json.dumps(paths, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
