@@ -48,6 +48,7 @@ test: install
 	  export DATABASE_URL=postgres://postgres@127.0.0.1:5432/triage; fi; \
 	if [ -z "$${CELERY_BROKER_URL:-}" ] && (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then \
 	  export CELERY_BROKER_URL=redis://127.0.0.1:6379/9; fi; \
+	export CELERY_KEY_PREFIX="triage-test-$$$$:"; \
 	echo "DATABASE_URL=$${DATABASE_URL:-(sqlite)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-(eager)}"; \
 	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 

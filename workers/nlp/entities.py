@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from workers.nlp.device import load_pretrained, revision_of
@@ -44,12 +45,9 @@ class EntitiesStep:
         self.labels: frozenset[str] = frozenset(
             label.split("-", 1)[-1] for label in model.config.id2label.values()
         )
-        self._tokenizer: PreTrainedTokenizerBase = tokenizer
-        self._window = (
-            tokenizer.model_max_length - tokenizer.num_special_tokens_to_add()
-        )
+        window = tokenizer.model_max_length - tokenizer.num_special_tokens_to_add()
         # The tokenizer refuses a stride that leaves no room for new tokens.
-        self.stride = max(0, min(stride, self._window // 2))
+        self.stride = max(0, min(stride, window // 2))
         self._pipe = pipeline(
             "token-classification",
             model=model,
@@ -57,6 +55,7 @@ class EntitiesStep:
             device=device,
             aggregation_strategy="first",
             stride=self.stride,
+            pipeline_class=_whole_word_pipeline_class(),
         )
 
     def __call__(self, texts: list[str]) -> list[list[Entity]]:
@@ -68,14 +67,11 @@ class EntitiesStep:
     def postprocess(
         self, texts: list[str], raw: list[list[dict[str, Any]]]
     ) -> list[list[Entity]]:
-        words = self._word_bounds(texts)
         results: list[list[Entity]] = []
-        for text, found, bounds in zip(texts, raw, words, strict=True):
+        for text, found in zip(texts, raw, strict=True):
             entities: list[Entity] = []
             for item in found:
                 start, end = int(item["start"]), int(item["end"])
-                if bounds is not None and not (start in bounds[0] and end in bounds[1]):
-                    continue
                 entities.append(
                     {
                         "label": str(item["entity_group"]),
@@ -90,33 +86,68 @@ class EntitiesStep:
             results.append(sorted(entities, key=lambda e: (e["start"], e["end"])))
         return results
 
-    def _word_bounds(
-        self, texts: list[str]
-    ) -> list[tuple[frozenset[int], frozenset[int]] | None]:
-        """Word start and end offsets for texts that need more than one window.
 
-        A window can begin or end inside a word; the pipeline then reports the
-        fragment as a word of its own. Its whole-word version comes from the
-        overlapping window, so fragments are dropped. One-window texts need no check.
+def word_bounds(
+    tokenizer: PreTrainedTokenizerBase, text: str
+) -> tuple[frozenset[int], frozenset[int]]:
+    """Character offsets where the tokenizer's words start and end in ``text``."""
+    encoded = tokenizer(
+        text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+    )
+    spans: dict[int, tuple[int, int]] = {}
+    for word, (start, end) in zip(
+        encoded.word_ids(), encoded["offset_mapping"], strict=True
+    ):
+        if word is not None:
+            first, last = spans.get(word, (start, end))
+            spans[word] = (min(first, start), max(last, end))
+    return (
+        frozenset(start for start, _ in spans.values()),
+        frozenset(end for _, end in spans.values()),
+    )
+
+
+@functools.cache
+def _whole_word_pipeline_class() -> type:
+    # Defined on first use: subclassing needs transformers, which this module must
+    # not import at import time.
+    from transformers import TokenClassificationPipeline
+    from transformers.pipelines.token_classification import AggregationStrategy
+
+    class WholeWordTokenClassificationPipeline(TokenClassificationPipeline):
+        """Drops word fragments that windowing creates, before windows are merged.
+
+        A window can start or end inside a word; the stock pipeline then reports
+        the fragment as a word, and its overlap merge (longest span wins) can let a
+        fragment group evict the whole-word entities of the neighbouring window.
+        The overlap (stride) guarantees each word appears whole in some window.
         """
-        encoded = self._tokenizer(
-            texts,
-            add_special_tokens=False,
-            return_offsets_mapping=True,
-            verbose=False,
-        )
-        bounds: list[tuple[frozenset[int], frozenset[int]] | None] = []
-        for i, offsets in enumerate(encoded["offset_mapping"]):
-            if len(offsets) <= self._window:
-                bounds.append(None)
-                continue
-            spans: dict[int, tuple[int, int]] = {}
-            for word, (start, end) in zip(encoded.word_ids(i), offsets, strict=True):
-                if word is None:
-                    continue
-                first, last = spans.get(word, (start, end))
-                spans[word] = (min(first, start), max(last, end))
-            starts = frozenset(start for start, _ in spans.values())
-            ends = frozenset(end for _, end in spans.values())
-            bounds.append((starts, ends))
-        return bounds
+
+        def postprocess(
+            self,
+            all_outputs: list[dict[str, Any]],
+            aggregation_strategy: AggregationStrategy = AggregationStrategy.NONE,
+            ignore_labels: list[str] | None = None,
+        ) -> list[dict[str, Any]]:
+            if len(all_outputs) == 1:
+                return super().postprocess(
+                    all_outputs, aggregation_strategy, ignore_labels
+                )
+            # Only the first window carries the text.
+            sentence = all_outputs[0]["sentence"]
+            starts, ends = word_bounds(self.tokenizer, sentence)
+            entities: list[dict[str, Any]] = []
+            for output in all_outputs:
+                found = super().postprocess(
+                    [{**output, "sentence": sentence}],
+                    aggregation_strategy,
+                    ignore_labels,
+                )
+                entities.extend(
+                    entity
+                    for entity in found
+                    if entity["start"] in starts and entity["end"] in ends
+                )
+            return self.aggregate_overlapping_entities(entities)
+
+    return WholeWordTokenClassificationPipeline
