@@ -20,7 +20,9 @@ TINY_DIR = Path(os.environ.get("TRIAGE_TINY_DIR", REPO / "var" / "models" / "tin
 def pytest_sessionstart(session: pytest.Session) -> None:
     # CI must exercise the real services; a silent fallback would hide a broken run.
     if os.environ.get("CI") == "true":
-        missing = [v for v in ("DATABASE_URL", "CELERY_BROKER_URL") if not os.environ.get(v)]
+        missing = [
+            v for v in ("DATABASE_URL", "CELERY_BROKER_URL") if not os.environ.get(v)
+        ]
         if missing:
             raise pytest.UsageError(f"CI=true but {', '.join(missing)} unset")
 

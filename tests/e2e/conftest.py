@@ -23,10 +23,23 @@ class WorkerProcess:
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "workers", "worker",
-                "--pool=solo", "--concurrency=1", "--prefetch-multiplier=1",
-                "-Q", "gpu,default", "-n", self.name, "--loglevel=INFO",
-                "--without-heartbeat", "--without-mingle", "--without-gossip",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "--prefetch-multiplier=1",
+                "-Q",
+                "gpu,default",
+                "-n",
+                self.name,
+                "--loglevel=INFO",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
             ],
             cwd=REPO,
             env=env,
@@ -70,7 +83,9 @@ class WorkerProcess:
 def _database_url() -> str:
     s = connection.settings_dict
     auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    return (
+        f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    )
 
 
 @pytest.fixture

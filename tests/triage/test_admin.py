@@ -25,8 +25,13 @@ def _triaged(body: str, *, tiny: bool = False, label: str = "NEGATIVE") -> Ticke
             "sentiment": {"result": {"label": label, "score": 0.9}, "model": "m"},
             "entities": {
                 "result": [
-                    {"label": "ORG", "text": "Amazon", "start": start,
-                     "end": start + 6, "score": 0.99}
+                    {
+                        "label": "ORG",
+                        "text": "Amazon",
+                        "start": start,
+                        "end": start + 6,
+                        "score": 0.99,
+                    }
                 ],
                 "model": "m",
                 "tiny": tiny,
@@ -63,7 +68,10 @@ def test_detail_highlights_entities_and_answer_and_escapes_email(admin_client):
     response = admin_client.get(reverse("admin:triage_ticket_change", args=[ticket.pk]))
     page = response.content.decode()
     assert '<mark class="ent ent-ORG" title="ORG">Amazon</mark>' in page
-    assert '<mark class="answer" title="What the customer wants">an exchange</mark>' in page
+    assert (
+        '<mark class="answer" title="What the customer wants">an exchange</mark>'
+        in page
+    )
     assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     assert "script-src 'self'" in response["Content-Security-Policy"]

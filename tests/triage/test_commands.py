@@ -63,9 +63,12 @@ def test_demo_offline_uses_tiny_models_and_prints_a_login(monkeypatch, tiny_mode
     assert "TINY" in err and "MEANINGLESS" in err
     password = out.split("Password:")[1].split()[0]
     assert authenticate(username="admin", password=password) is not None
-    bumblebee = Message.objects.get(from_address="bumblebee@autobots.example.com",
-                                    in_reply_to="")
+    bumblebee = Message.objects.get(
+        from_address="bumblebee@autobots.example.com", in_reply_to=""
+    )
     assert bumblebee.triage_status == Message.TriageStatus.TRIAGED
     assert set(bumblebee.analyses.values_list("step", flat=True)) == {
-        "sentiment", "entities", "answer"
+        "sentiment",
+        "entities",
+        "answer",
     }

@@ -12,7 +12,9 @@ from triage.services import email_ingest
 pytestmark = pytest.mark.django_db
 
 
-def test_ingest_stores_ticket_message_and_raw(sample_bytes, django_capture_on_commit_callbacks):
+def test_ingest_stores_ticket_message_and_raw(
+    sample_bytes, django_capture_on_commit_callbacks
+):
     raw = sample_bytes("01-bumblebee.eml")
     with django_capture_on_commit_callbacks() as callbacks:
         result = email_ingest(raw, source="file")

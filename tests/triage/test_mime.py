@@ -65,8 +65,8 @@ def test_missing_message_id_gets_a_stable_synthetic_id():
     [
         b"",
         b"\x00\xff\xfe garbage",
-        b"Subject: =?unknown-8bit?q?caf=E9?=\r\nContent-Type: text/plain; charset=x-nope"
-        b"\r\n\r\ncaf\xe9",
+        b"Subject: =?unknown-8bit?q?caf=E9?=\r\n"
+        b"Content-Type: text/plain; charset=x-nope\r\n\r\ncaf\xe9",
         b"From: <<<>>>\r\nTo: ,,,@@\r\nDate: yesterday\r\n\r\nbody",
         b"Content-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\nContent-Transfer-"
         b"Encoding: base64\r\n\r\n!!!notbase64\r\n",

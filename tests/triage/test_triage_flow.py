@@ -101,7 +101,9 @@ def test_batch_saves_each_message(tiny_settings, sample_bytes):
         message.refresh_from_db()
         assert message.triage_status == Message.TriageStatus.TRIAGED
         answer = message.analyses.get(step="answer").result
-        _assert_span(message.text_body, answer["start"], answer["end"], answer["answer"])
+        _assert_span(
+            message.text_body, answer["start"], answer["end"], answer["answer"]
+        )
 
 
 def test_missing_message_is_a_no_op(tiny_settings):
