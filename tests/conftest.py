@@ -35,21 +35,6 @@ def tiny_models() -> dict[str, str]:
     return build_tiny_models(TINY_DIR)
 
 
-@pytest.fixture(autouse=True)
-def _triage_settings(request, settings, tmp_path_factory):
-    """Unit tests: tiny models, in-process tasks, media in a temp dir."""
-    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
-    if request.node.get_closest_marker("e2e") is None:
-        from workers.celery import app
-
-        eager = app.conf.task_always_eager
-        app.conf.task_always_eager = True
-        yield
-        app.conf.task_always_eager = eager
-    else:
-        yield
-
-
 @pytest.fixture
 def tiny_settings(settings, tiny_models):
     settings.TRIAGE_MODELS = dict(tiny_models)

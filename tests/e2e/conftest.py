@@ -88,6 +88,11 @@ def _database_url() -> str:
     )
 
 
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path_factory):
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
 @pytest.fixture
 def celery_worker_process(transactional_db, tiny_models) -> Iterator[WorkerProcess]:
     if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL:

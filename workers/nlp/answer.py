@@ -79,7 +79,9 @@ class AnswerStep:
         self.max_length = min(max_length, tokenizer.model_max_length)
         question_len = len(tokenizer(question, add_special_tokens=False)["input_ids"])
         room = (
-            self.max_length - question_len - tokenizer.num_special_tokens_to_add(True)
+            self.max_length
+            - question_len
+            - tokenizer.num_special_tokens_to_add(pair=True)
         )
         if room < 2:
             raise ValueError(f"question too long for max_length={self.max_length}")
@@ -99,8 +101,7 @@ class AnswerStep:
         return self.postprocess(texts, windows, start_logits, end_logits)
 
     def preprocess(self, texts: list[str]) -> Windows:
-        # An empty context has no span to point at; the tokenizer would also refuse
-        # to truncate it.
+        # A blank context has no span to point at: it gets the empty answer.
         todo = [i for i, text in enumerate(texts) if text.strip()]
         if not todo:
             return Windows(encoding=None, example=[])

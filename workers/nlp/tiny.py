@@ -9,6 +9,7 @@ outputs are meaningless; only their shapes are worth checking.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 MARKER = "triage_tiny.json"
 # Bump whenever a builder changes, so stale cached models are rebuilt.
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 SEED = 0
 MAX_LENGTH = 512
 VOCAB_SIZE = 2000
@@ -94,8 +96,8 @@ CORPUS: tuple[str, ...] = (
     "Le livreur n'est jamais venu et personne ne répond au téléphone à Marseille.",
 )
 
-# Unseen characters would turn whole test words into [UNK]; seeding the alphabet
-# keeps arbitrary Latin-script text tokenizable.
+# Every letter (and its "##" continuation) is in the vocabulary, so unseen
+# Latin-script words split into pieces instead of collapsing into [UNK].
 ALPHABET = tuple(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     "äöüßÄÖÜéèêëàâçîïôœùûÉÈÀÇ€$£%&@#.,;:!?'\"()[]{}-_/+*=<>"
@@ -118,21 +120,58 @@ def _marker_version(model_dir: Path) -> int | None:
     return version if isinstance(version, int) else None
 
 
-def _train_tokenizer(*, lowercase: bool, distil: bool) -> PreTrainedTokenizerBase:
+def _vocabulary(*, lowercase: bool) -> dict[str, int]:
+    """A WordPiece vocabulary of the corpus: its words, their pieces, every letter.
+
+    Derived by counting instead of with ``tokenizers``' WordPieceTrainer: the trainer
+    breaks ties between equally frequent merges in hash-map order, which changes
+    from process to process, so two builds would disagree.
+    """
+    from tokenizers import normalizers, pre_tokenizers
+
+    normalizer = normalizers.BertNormalizer(
+        clean_text=True,
+        handle_chinese_chars=True,
+        strip_accents=None,
+        lowercase=lowercase,
+    )
+    splitter = pre_tokenizers.BertPreTokenizer()
+    words: Counter[str] = Counter()
+    for text in CORPUS:
+        normalized = normalizer.normalize_str(text)
+        words.update(word for word, _ in splitter.pre_tokenize_str(normalized))
+    pieces: Counter[str] = Counter()
+    for word, count in words.items():
+        for cut in range(2, len(word)):
+            pieces[word[:cut]] += count
+            pieces[f"##{word[cut - 1 :]}"] += count
+    letters = sorted(set(normalizer.normalize_str("".join(ALPHABET))) - {" "})
+    ranked = [
+        *SPECIAL_TOKENS,
+        *letters,
+        *(f"##{letter}" for letter in letters),
+        # Most frequent first, ties alphabetically, so the cut at VOCAB_SIZE is stable.
+        *sorted(words, key=lambda w: (-words[w], w)),
+        *sorted(pieces, key=lambda p: (-pieces[p], p)),
+    ]
+    vocab: dict[str, int] = {}
+    for token in ranked:
+        if len(vocab) == VOCAB_SIZE:
+            break
+        vocab.setdefault(token, len(vocab))
+    return vocab
+
+
+def _tokenizer(*, lowercase: bool, distil: bool) -> PreTrainedTokenizerBase:
     from tokenizers import BertWordPieceTokenizer
     from transformers import BertTokenizerFast, DistilBertTokenizerFast
 
     # strip_accents=None follows `lowercase`, as the original BERT vocabularies do.
     wordpiece = BertWordPieceTokenizer(
-        lowercase=lowercase, strip_accents=None, clean_text=True
-    )
-    wordpiece.train_from_iterator(
-        CORPUS,
-        vocab_size=VOCAB_SIZE,
-        min_frequency=1,
-        special_tokens=list(SPECIAL_TOKENS),
-        initial_alphabet=list(ALPHABET),
-        show_progress=False,
+        vocab=_vocabulary(lowercase=lowercase),
+        lowercase=lowercase,
+        strip_accents=None,
+        clean_text=True,
     )
     cls = DistilBertTokenizerFast if distil else BertTokenizerFast
     # do_lower_case is saved in tokenizer_config.json and rebuilds the normalizer on
@@ -154,7 +193,7 @@ def _labels(names: tuple[str, ...]) -> dict[str, Any]:
 def _build_sentiment(out: Path) -> None:
     from transformers import DistilBertConfig, DistilBertForSequenceClassification
 
-    tokenizer = _train_tokenizer(lowercase=True, distil=True)
+    tokenizer = _tokenizer(lowercase=True, distil=True)
     config = DistilBertConfig(
         vocab_size=len(tokenizer),
         dim=32,
@@ -172,7 +211,7 @@ def _build_sentiment(out: Path) -> None:
 def _build_entities(out: Path) -> None:
     from transformers import BertConfig, BertForTokenClassification
 
-    tokenizer = _train_tokenizer(lowercase=False, distil=False)
+    tokenizer = _tokenizer(lowercase=False, distil=False)
     config = BertConfig(
         vocab_size=len(tokenizer),
         hidden_size=32,
@@ -190,7 +229,7 @@ def _build_entities(out: Path) -> None:
 def _build_answer(out: Path) -> None:
     from transformers import DistilBertConfig, DistilBertForQuestionAnswering
 
-    tokenizer = _train_tokenizer(lowercase=False, distil=True)
+    tokenizer = _tokenizer(lowercase=False, distil=True)
     config = DistilBertConfig(
         vocab_size=len(tokenizer),
         dim=32,
@@ -246,8 +285,10 @@ def _build_step(step: str, builder: Callable[[Path], None], final: Path) -> None
         for path in tmp.iterdir():
             path.chmod(0o644)
         if final.exists():
-            stale = final.with_name(f".{step}-stale-{os.getpid()}")
-            final.rename(stale)
+            stale = final.with_name(f".{step}-stale-{os.getpid()}-{time.time_ns()}")
+            # Another builder may have moved it away already.
+            with contextlib.suppress(FileNotFoundError):
+                final.rename(stale)
             shutil.rmtree(stale, ignore_errors=True)
         try:
             tmp.rename(final)

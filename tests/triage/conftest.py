@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _in_process_tasks(settings, tmp_path_factory):
+    """Django-side unit tests: tasks run in-process, media in a temp dir."""
+    from workers.celery import app
+
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = eager

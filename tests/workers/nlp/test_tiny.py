@@ -1,0 +1,139 @@
+"""The tiny offline models: real architectures and tokenizers, random weights."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+from transformers import AutoConfig, AutoTokenizer
+
+from workers.nlp import is_tiny, tiny
+from workers.nlp.tiny import (
+    BUILDER_VERSION,
+    CONLL03_LABELS,
+    MARKER,
+    SPECIAL_TOKENS,
+    build_tiny_models,
+)
+
+REPO = Path(__file__).resolve().parents[3]
+STEP_NAMES = {"sentiment", "entities", "answer"}
+ARCHITECTURES = {
+    "sentiment": "DistilBertForSequenceClassification",
+    "entities": "BertForTokenClassification",
+    "answer": "DistilBertForQuestionAnswering",
+}
+
+
+def test_one_complete_model_dir_per_step(tiny_models):
+    assert set(tiny_models) == STEP_NAMES
+    for path in map(Path, tiny_models.values()):
+        for name in ("config.json", "model.safetensors", "tokenizer.json", MARKER):
+            assert (path / name).is_file(), path / name
+        marker = json.loads((path / MARKER).read_text())
+        assert marker["tiny"] is True
+        assert marker["builder_version"] == BUILDER_VERSION
+
+
+def test_real_architectures_and_labels(tiny_models):
+    for step, architecture in ARCHITECTURES.items():
+        config = AutoConfig.from_pretrained(tiny_models[step])
+        assert config.architectures == [architecture]
+        assert config.max_position_embeddings == 512
+    sentiment = AutoConfig.from_pretrained(tiny_models["sentiment"])
+    assert sentiment.id2label == {0: "NEGATIVE", 1: "POSITIVE"}
+    entities = AutoConfig.from_pretrained(tiny_models["entities"])
+    assert tuple(entities.id2label[i] for i in range(9)) == CONLL03_LABELS
+
+
+def test_tokenizers_are_fast_with_specials_and_max_length(tiny_models):
+    for step, path in tiny_models.items():
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        config = AutoConfig.from_pretrained(path)
+        assert tokenizer.is_fast, step
+        assert tokenizer.model_max_length == 512, step
+        assert len(tokenizer) == config.vocab_size, step
+        assert 500 < len(tokenizer) <= tiny.VOCAB_SIZE, step
+        vocab = tokenizer.get_vocab()
+        assert all(token in vocab for token in SPECIAL_TOKENS), step
+        ids = tokenizer("Hello", "world")["input_ids"]
+        assert ids[0] == tokenizer.cls_token_id and ids[-1] == tokenizer.sep_token_id
+
+
+def test_cased_tokenizers_keep_case_after_reload(tiny_models):
+    for step in ("entities", "answer"):
+        tokenizer = AutoTokenizer.from_pretrained(tiny_models[step])
+        tokens = tokenizer.tokenize("Amazon Germany Bumblebee")
+        assert "".join(tokens).replace("##", "") == "AmazonGermanyBumblebee", step
+    uncased = AutoTokenizer.from_pretrained(tiny_models["sentiment"])
+    assert "".join(uncased.tokenize("Amazon")).replace("##", "") == "amazon"
+
+
+def test_is_tiny(tiny_models, tmp_path):
+    assert all(is_tiny(path) for path in tiny_models.values())
+    assert not is_tiny(tmp_path)
+    assert not is_tiny(tmp_path / "missing")
+    assert not is_tiny("distilbert/distilbert-base-uncased-finetuned-sst-2-english")
+    (tmp_path / MARKER).write_text("not json")
+    assert not is_tiny(tmp_path)
+    (tmp_path / MARKER).write_text(json.dumps({"tiny": False, "builder_version": 1}))
+    assert not is_tiny(tmp_path)
+
+
+def test_current_models_are_not_rebuilt(tiny_models):
+    weights = Path(tiny_models["answer"]) / "model.safetensors"
+    before = weights.stat().st_mtime_ns
+    dest = Path(tiny_models["answer"]).parent
+    assert build_tiny_models(dest) == tiny_models
+    assert weights.stat().st_mtime_ns == before
+
+
+def test_build_is_reproducible_and_force_or_stale_rebuilds(tiny_models, tmp_path):
+    fresh = build_tiny_models(tmp_path)
+    for step in STEP_NAMES:
+        ours = load_file(Path(fresh[step]) / "model.safetensors")
+        cached = load_file(Path(tiny_models[step]) / "model.safetensors")
+        assert ours.keys() == cached.keys()
+        assert all(ours[k].equal(cached[k]) for k in ours), step
+
+    marker = Path(fresh["answer"]) / MARKER
+    marker.write_text(json.dumps({"tiny": True, "builder_version": -1}))
+    build_tiny_models(tmp_path)
+    assert json.loads(marker.read_text())["builder_version"] == BUILDER_VERSION
+
+    weights = Path(fresh["sentiment"]) / "model.safetensors"
+    before = weights.stat().st_mtime_ns
+    assert build_tiny_models(tmp_path, force=True) == fresh
+    assert weights.stat().st_mtime_ns != before
+    # Temporary and stale directories are gone.
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(STEP_NAMES)
+
+
+def test_a_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
+    def broken(out: Path) -> None:
+        (out / "config.json").write_text("{}")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(tiny, "_BUILDERS", {"answer": broken})
+    with pytest.raises(RuntimeError, match="disk full"):
+        build_tiny_models(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_prints_the_mapping(tiny_models):
+    dest = Path(tiny_models["answer"]).parent
+    result = subprocess.run(
+        [sys.executable, "-m", "workers.nlp.tiny", str(dest)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == tiny_models
