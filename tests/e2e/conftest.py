@@ -95,7 +95,7 @@ def _media_root(settings, tmp_path_factory):
 
 @pytest.fixture
 def celery_worker_process(transactional_db, tiny_models) -> Iterator[WorkerProcess]:
-    if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL:
+    if connection.vendor != "postgresql" or settings.CELERY_TASK_ALWAYS_EAGER:
         pytest.skip("needs PostgreSQL (DATABASE_URL) and Redis (CELERY_BROKER_URL)")
     env = {
         **os.environ,

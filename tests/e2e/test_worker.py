@@ -49,4 +49,4 @@ def test_worker_triages_an_ingested_email(celery_worker_process, sample_bytes):
     assert reply_message.ticket_id == message.ticket_id
     message.refresh_from_db()
     assert message.triage_attempts == 1
-    assert "Task workers.tasks.triage_message[" in celery_worker_process.log
+    assert "Task triage.triage_message[" in celery_worker_process.log

@@ -1,4 +1,4 @@
-"""Celery tasks: thin. Load by id, call one function, own the retry policy."""
+"""Triage tasks (queue `gpu`): thin. Load by id, call one function, own retries."""
 
 from __future__ import annotations
 
@@ -38,7 +38,9 @@ def triage_messages(message_ids: Sequence[int]) -> int:
 RETRYABLE = (SoftTimeLimitExceeded, ConnectionError, OSError, OperationalError)
 
 
-@app.task(bind=True, acks_late=True, reject_on_worker_lost=True)
+@app.task(
+    name="triage.triage_message", bind=True, acks_late=True, reject_on_worker_lost=True
+)
 def triage_message(self, message_id: int) -> None:
     try:
         triage_messages([message_id])

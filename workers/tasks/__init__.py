@@ -1,0 +1,5 @@
+"""Celery tasks. Importing this package registers them (autodiscover finds it)."""
+
+from workers.tasks.triage import triage_message, triage_messages
+
+__all__ = ["triage_message", "triage_messages"]
