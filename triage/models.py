@@ -43,6 +43,18 @@ class Ticket(models.Model):
     # sort on it without a subquery per row.
     sentiment_label = models.CharField(max_length=32, blank=True, db_index=True)
     sentiment_score = models.FloatField(null=True, blank=True)
+    # An agent's correction of the model's labels; training data for `train_heads
+    # --from-tickets` and what the dashboard shows instead of the model's guess.
+    agent_sentiment = models.CharField(max_length=32, blank=True)
+    agent_intent = models.CharField(max_length=64, blank=True)
+    labels_corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    labels_corrected_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -225,6 +237,10 @@ class ReplyDraft(models.Model):
         related_name="+",
     )
     approved_at = models.DateTimeField(null=True, blank=True)
+    rejected_reason = models.TextField(blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
     sent_message = models.OneToOneField(
         Message,
         null=True,
@@ -236,6 +252,16 @@ class ReplyDraft(models.Model):
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # A re-run triage replaces the model's draft instead of adding one.
+            models.UniqueConstraint(
+                fields=["in_reply_to_message"],
+                condition=models.Q(created_by="model"),
+                name="uniq_model_draft_per_message",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Draft {self.pk} for ticket {self.ticket_id} ({self.status})"
@@ -262,3 +288,21 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} on ticket {self.ticket_id}"
+
+
+class WebhookReplay(models.Model):
+    """Tokens already accepted from a provider, so a replayed request is refused."""
+
+    provider = models.CharField(max_length=32)
+    token = models.CharField(max_length=255)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "token"], name="uniq_webhook_token"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} token seen {self.seen_at:%Y-%m-%d %H:%M}"
