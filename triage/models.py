@@ -169,6 +169,13 @@ class Analysis(models.Model):
     )
     step = models.CharField(max_length=16, choices=Step.choices)
     result = models.JSONField(null=True, blank=True)
+    # Which text the result's character offsets refer to: the mail as received or
+    # its translation into the analysis language.
+    computed_on = models.CharField(
+        max_length=16,
+        choices=[("original", "Original"), ("translation", "Translation")],
+        blank=True,
+    )
     error = models.TextField(blank=True)
     model = models.CharField(max_length=512, blank=True)
     model_revision = models.CharField(max_length=64, blank=True)

@@ -8,6 +8,7 @@ refuses the development secret key.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -167,7 +168,23 @@ try:
     TRIAGE_MODELS = resolve_models(TRIAGE_MODELS_PROFILE, tiny_dir=TRIAGE_TINY_DIR)
 except ProfileError as exc:
     raise ImproperlyConfigured(str(exc)) from exc
+# What agents read (translations shown side by side) and what the analysis models
+# read (mail in another language is translated into it first).
 TRIAGE_AGENT_LANGUAGE = os.environ.get("TRIAGE_AGENT_LANGUAGE", "en")
+TRIAGE_ANALYSIS_LANGUAGE = os.environ.get("TRIAGE_ANALYSIS_LANGUAGE", "en")
+# Per-step backend for text-to-text steps: translation/summary "seq2seq"|"chat",
+# answer "extractive"|"chat", draft "causal"|"chat".
+TRIAGE_BACKENDS = json.loads(os.environ.get("TRIAGE_BACKENDS", "{}"))
+TRIAGE_INTENT_LABELS = env_list(
+    "TRIAGE_INTENT_LABELS",
+    "refund,exchange,wrong item,damaged,late delivery,billing,account,other",
+)
+TRIAGE_BATCH_SIZE = int(os.environ.get("TRIAGE_BATCH_SIZE", "16"))
+TRIAGE_SHOP_NAME = os.environ.get("TRIAGE_SHOP_NAME", "Example Shop")
+TRIAGE_SUPPORT_ADDRESS = os.environ.get(
+    "TRIAGE_SUPPORT_ADDRESS", "support@example-shop.test"
+)
+TRIAGE_AGENT_SIGNATURE = os.environ.get("TRIAGE_AGENT_SIGNATURE", "Customer Service")
 TRIAGE_MAX_ATTEMPTS = int(os.environ.get("TRIAGE_MAX_ATTEMPTS", "3"))
 # Raw MIME kept per message; above this only the head is stored and flagged.
 TRIAGE_RAW_MAX_BYTES = int(os.environ.get("TRIAGE_RAW_MAX_BYTES", str(10 * 2**20)))

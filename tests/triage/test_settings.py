@@ -8,15 +8,23 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from triage.model_profiles import HUB_MODELS, ProfileError, resolve_models
+from triage.model_profiles import (
+    HUB_MODELS,
+    LIBRARY_STEPS,
+    ProfileError,
+    resolve_models,
+)
 
 
 def test_profiles(monkeypatch, tmp_path):
-    for step in HUB_MODELS:
+    for step in (*HUB_MODELS, *LIBRARY_STEPS):
         monkeypatch.delenv(f"TRIAGE_MODEL_{step.upper()}", raising=False)
-    assert resolve_models("hub", tiny_dir=tmp_path) == HUB_MODELS
+    assert resolve_models("hub", tiny_dir=tmp_path) == {**HUB_MODELS, **LIBRARY_STEPS}
     tiny = resolve_models("tiny", tiny_dir=tmp_path)
-    assert tiny == {step: str(tmp_path / step) for step in HUB_MODELS}
+    assert tiny == {
+        **{step: str(tmp_path / step) for step in HUB_MODELS},
+        **LIBRARY_STEPS,
+    }
     custom = resolve_models('{"sentiment": "/models/sst2"}', tiny_dir=tmp_path)
     assert custom["sentiment"] == "/models/sst2"
     assert custom["answer"] == HUB_MODELS["answer"]
