@@ -120,6 +120,9 @@ class Message(models.Model):
         db_index=True,
     )
     triage_attempts = models.PositiveSmallIntegerField(default=0)
+    # When the current claim began: a `triaging` claim older than the task's hard
+    # time limit belongs to a dead worker and may be taken over.
+    triage_started_at = models.DateTimeField(null=True, blank=True)
     triage_error = models.TextField(blank=True)
     triaged_at = models.DateTimeField(null=True, blank=True)
 
