@@ -5,7 +5,7 @@ from triage.services.triage import (
     TriageJob,
     analysis_save,
     message_enqueue_triage,
-    message_triage_begin,
+    message_triage_claim,
     message_triage_fail,
 )
 
@@ -15,6 +15,6 @@ __all__ = [
     "analysis_save",
     "email_ingest",
     "message_enqueue_triage",
-    "message_triage_begin",
+    "message_triage_claim",
     "message_triage_fail",
 ]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from triage.models import Analysis, AuditEvent, Message, Ticket
@@ -17,8 +20,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TriageJob:
+    """What the models need of one message: plain data, safe to hand to workers."""
+
     message_id: int
     text: str
+    subject: str
+    customer_name: str
+    customer_email: str
 
 
 def message_enqueue_triage(message_id: int) -> bool:
@@ -39,23 +47,56 @@ def message_enqueue_triage(message_id: int) -> bool:
     return True
 
 
-def message_triage_begin(message_id: int) -> TriageJob | None:
-    """Claim a message for triage. None when it is already done or gone."""
-    with transaction.atomic():
-        message = Message.objects.select_for_update().filter(pk=message_id).first()
-        if message is None:
-            logger.warning("Message %s vanished before triage", message_id)
-            return None
-        if message.triage_status == Message.TriageStatus.TRIAGED:
-            logger.info("Message %s already triaged; skipping", message_id)
-            return None
-        message.triage_status = Message.TriageStatus.TRIAGING
-        message.triage_attempts += 1
-        message.save(update_fields=["triage_status", "triage_attempts"])
-    return TriageJob(
-        message_id=message.pk,
-        text=message.text_body[: settings.TRIAGE_MODEL_TEXT_MAX_CHARS],
+def message_triage_claim(
+    message_ids: Sequence[int], *, extra: int = 0
+) -> list[TriageJob]:
+    """Claim messages for triage: the given ids plus up to `extra` other waiting ones.
+
+    Claimed rows turn `triaging` with one more attempt. Rows locked by another
+    worker, already triaged, or claimed recently by a live worker are skipped, so
+    every message is triaged by one worker at a time. Picking up `extra` waiting
+    messages is what makes batches under load; their own queued tasks then find
+    them done and return at once.
+    """
+    stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    claimable = Q(
+        triage_status__in=[Message.TriageStatus.RECEIVED, Message.TriageStatus.FAILED]
+    ) | Q(triage_status=Message.TriageStatus.TRIAGING, triage_started_at__lt=stale)
+    locked = Message.objects.select_for_update(skip_locked=True).select_related(
+        "ticket"
     )
+    with transaction.atomic():
+        rows = list(locked.filter(claimable, pk__in=list(message_ids)))
+        if extra > 0:
+            rows += list(
+                locked.filter(
+                    direction=Message.Direction.INBOUND,
+                    triage_status=Message.TriageStatus.RECEIVED,
+                )
+                .exclude(pk__in=list(message_ids))
+                .order_by("received_at")[:extra]
+            )
+        now = timezone.now()
+        for message in rows:
+            message.triage_status = Message.TriageStatus.TRIAGING
+            message.triage_attempts += 1
+            message.triage_started_at = now
+        Message.objects.bulk_update(
+            rows, ["triage_status", "triage_attempts", "triage_started_at"]
+        )
+    skipped = set(message_ids) - {m.pk for m in rows}
+    if skipped:
+        logger.info("Not claiming messages %s: done, gone or busy", sorted(skipped))
+    return [
+        TriageJob(
+            message_id=message.pk,
+            text=message.text_body[: settings.TRIAGE_MODEL_TEXT_MAX_CHARS],
+            subject=message.subject,
+            customer_name=message.from_name or message.ticket.customer_name,
+            customer_email=message.from_address or message.ticket.customer_email,
+        )
+        for message in rows
+    ]
 
 
 def analysis_save(*, message_id: int, results: dict[str, dict[str, Any]]) -> Message:

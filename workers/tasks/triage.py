@@ -24,7 +24,7 @@ def triage_messages(message_ids: Sequence[int]) -> int:
     """
     from workers import nlp  # torch/transformers load on first use, not here
 
-    jobs = [job for mid in message_ids if (job := services.message_triage_begin(mid))]
+    jobs = services.message_triage_claim(message_ids)
     if not jobs:
         return 0
     outcomes = nlp.run_steps([job.text for job in jobs], models=settings.TRIAGE_MODELS)
