@@ -179,6 +179,9 @@ TRIAGE_INTENT_LABELS = env_list(
     "TRIAGE_INTENT_LABELS",
     "refund,exchange,wrong item,damaged,late delivery,billing,account,other",
 )
+# Languages customers write in: `download_models` fetches a translation model for
+# each pair with the agents' and the analysis language.
+TRIAGE_CUSTOMER_LANGUAGES = env_list("TRIAGE_CUSTOMER_LANGUAGES", "de,fr,es,it,nl")
 TRIAGE_BATCH_SIZE = int(os.environ.get("TRIAGE_BATCH_SIZE", "16"))
 TRIAGE_SHOP_NAME = os.environ.get("TRIAGE_SHOP_NAME", "Example Shop")
 TRIAGE_SUPPORT_ADDRESS = os.environ.get(
