@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from triage.models import Analysis, AuditEvent, Message, Ticket
+from triage.models import Analysis, AuditEvent, Message, ReplyDraft, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def message_triage_claim(
 
 
 def analysis_save(*, message_id: int, results: dict[str, dict[str, Any]]) -> Message:
-    """Store one message's step results (plain dicts from workers.nlp.run_steps).
+    """Store one message's step results (plain dicts from workers.nlp).
 
     Idempotent: a rerun replaces the rows of the steps it ran.
     """
@@ -116,6 +116,7 @@ def analysis_save(*, message_id: int, results: dict[str, dict[str, Any]]) -> Mes
                 step=step,
                 defaults={
                     "result": outcome.get("result"),
+                    "computed_on": outcome.get("on") or "",
                     "error": outcome.get("error") or "",
                     "model": outcome.get("model") or "",
                     "model_revision": outcome.get("revision") or "",
@@ -134,6 +135,7 @@ def analysis_save(*, message_id: int, results: dict[str, dict[str, Any]]) -> Mes
             message.triaged_at = timezone.now()
         message.save(update_fields=["triage_status", "triage_error", "triaged_at"])
         _ticket_apply(message.ticket, results)
+        _draft_save(message, (results.get("draft") or {}).get("result"))
         AuditEvent.objects.create(
             ticket=message.ticket,
             action="message_triaged",
@@ -146,18 +148,67 @@ def analysis_save(*, message_id: int, results: dict[str, dict[str, Any]]) -> Mes
     return message
 
 
+PRIORITIES = {
+    "urgent": Ticket.Priority.URGENT,
+    "high": Ticket.Priority.HIGH,
+    "normal": Ticket.Priority.NORMAL,
+    "low": Ticket.Priority.LOW,
+}
+
+
 def _ticket_apply(ticket: Ticket, results: dict[str, dict[str, Any]]) -> None:
-    sentiment = (results.get("sentiment") or {}).get("result")
+    """Copy the latest message's labels onto its ticket (list filters, ordering)."""
+
+    def result(step: str) -> dict[str, Any]:
+        return (results.get(step) or {}).get("result") or {}
+
     fields = []
-    if sentiment:
+    if sentiment := result("sentiment"):
         ticket.sentiment_label = str(sentiment["label"])[:32]
         ticket.sentiment_score = float(sentiment["score"])
         fields += ["sentiment_label", "sentiment_score"]
+    if language := result("language").get("language"):
+        ticket.language = str(language)[:16]
+        fields.append("language")
+    if intent := result("intent"):
+        ticket.intent = str(intent.get("label", ""))[:64]
+        ticket.priority = PRIORITIES.get(intent.get("priority"), ticket.priority)
+        fields += ["intent", "priority"]
     if ticket.status == Ticket.Status.NEW:
         ticket.status = Ticket.Status.NEEDS_REVIEW
         fields.append("status")
     if fields:
         ticket.save(update_fields=[*fields, "updated_at"])
+
+
+def _draft_save(message: Message, draft: dict[str, Any] | None) -> None:
+    """The model's draft for this message: created, or refreshed while untouched.
+
+    A draft an agent has already approved, rejected or sent is history and stays.
+    """
+    if not draft or not draft.get("text"):
+        return
+    existing = ReplyDraft.objects.filter(
+        in_reply_to_message=message, created_by=ReplyDraft.Author.MODEL
+    ).first()
+    if existing is not None and (
+        existing.status != ReplyDraft.Status.DRAFTED or existing.author_id
+    ):
+        return
+    values = {
+        "ticket": message.ticket,
+        "text": draft["text"],
+        "text_customer_language": draft.get("text_customer_language") or "",
+        "customer_language": draft.get("customer_language") or "",
+    }
+    if existing is None:
+        ReplyDraft.objects.create(
+            in_reply_to_message=message, created_by=ReplyDraft.Author.MODEL, **values
+        )
+    else:
+        for name, value in values.items():
+            setattr(existing, name, value)
+        existing.save()
 
 
 def message_triage_fail(*, message_id: int, error: str) -> None:
