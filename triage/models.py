@@ -123,6 +123,9 @@ class Message(models.Model):
     # When the current claim began: a `triaging` claim older than the task's hard
     # time limit belongs to a dead worker and may be taken over.
     triage_started_at = models.DateTimeField(null=True, blank=True)
+    # Last successful publish of a triage task; the sweeper re-enqueues only rows
+    # whose last publish is old, so two sweepers never enqueue one message twice.
+    triage_enqueued_at = models.DateTimeField(null=True, blank=True)
     triage_error = models.TextField(blank=True)
     triaged_at = models.DateTimeField(null=True, blank=True)
 
