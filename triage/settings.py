@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "triage.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "triage.urls"
@@ -133,6 +134,8 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Load balancers probe over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
 
 # --- Celery ----------------------------------------------------------------------
 # No broker configured: run tasks in-process so a laptop needs no Redis.
@@ -147,6 +150,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "triage.*": {"queue": "gpu"},
+    "mail.*": {"queue": "mail"},
+    "ops.*": {"queue": "default"},
 }
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("TRIAGE_TASK_SOFT_TIME_LIMIT", "300"))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("TRIAGE_TASK_TIME_LIMIT", "360"))
@@ -156,6 +161,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": os.environ.get("CELERY_KEY_PREFIX", ""),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Messages left in `received` this long (seconds) without a live task are
+# re-enqueued by the sweeper.
+TRIAGE_SWEEP_AFTER = int(os.environ.get("TRIAGE_SWEEP_AFTER", "120"))
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-messages": {
+        "task": "ops.sweep",
+        "schedule": float(os.environ.get("TRIAGE_SWEEP_EVERY", "60")),
+    },
+}
 # Publishing must not hang a webhook when Redis is down: fail fast, the sweeper
 # (a later issue) re-enqueues messages left in `received`.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
@@ -200,12 +214,49 @@ TRIAGE_MODEL_TEXT_MAX_CHARS = int(
     os.environ.get("TRIAGE_MODEL_TEXT_MAX_CHARS", "20000")
 )
 
+# --- Email / dashboard -----------------------------------------------------------
+# Approved replies go out through Django's SMTP backend (the `mail` queue).
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "DEFAULT_FROM_EMAIL", f"{TRIAGE_SHOP_NAME} Support <{TRIAGE_SUPPORT_ADDRESS}>"
+)
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", TRIAGE_SUPPORT_ADDRESS)
+TRIAGE_SEND_MAX_ATTEMPTS = int(os.environ.get("TRIAGE_SEND_MAX_ATTEMPTS", "5"))
+# A send claimed longer ago than this is presumed dead (longer than the mail task's
+# hard time limit): its outcome is unknown and an approver decides, never a retry.
+TRIAGE_SEND_LEASE_SECONDS = int(os.environ.get("TRIAGE_SEND_LEASE_SECONDS", "300"))
+# Set on every response by triage.middleware: email content is shown in the
+# dashboard, so no inline script, no plugin, no framing, no remote images.
+TRIAGE_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "triage.logcontext.ContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # `ctx` names the message(s) a worker is triaging: grep a message's id to
+        # follow it through every step.
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(ctx)s] %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

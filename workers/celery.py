@@ -8,10 +8,38 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage.settings")
 
 app = Celery("triage")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["workers"], related_name="tasks")
+
+
+@signals.setup_logging.connect
+def _django_logging(**kwargs) -> None:
+    # Keep Django's LOGGING (with the message-id context) instead of Celery's own.
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
+
+
+@signals.task_prerun.connect
+def _log_context_start(task_id=None, task=None, args=None, kwargs=None, **extra):
+    from triage.logcontext import set_log_context
+
+    ids = (args or [None])[0] if args else (kwargs or {}).get("message_id")
+    label = f"{task.name} msg={ids}" if ids is not None else task.name
+    task.request.log_context_token = set_log_context(label)
+
+
+@signals.task_postrun.connect
+def _log_context_end(task=None, **extra):
+    from triage.logcontext import reset_log_context
+
+    token = getattr(task.request, "log_context_token", None)
+    if token is not None:
+        reset_log_context(token)

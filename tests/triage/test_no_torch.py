@@ -18,6 +18,7 @@ from django.urls import get_resolver
 get_resolver().url_patterns  # load the URLconf
 admin.autodiscover()
 import triage.admin, triage.services, triage.selectors, workers.tasks  # noqa
+Client().get("/healthz")
 from django.contrib.auth.models import User
 Client().get("/admin/login/")
 heavy = sorted(m for m in ("torch", "transformers") if m in sys.modules)

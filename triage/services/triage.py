@@ -32,8 +32,8 @@ class TriageJob:
 def message_enqueue_triage(message_id: int) -> bool:
     """Publish the triage task. False when the broker is unreachable.
 
-    The message stays `received` then, and `manage.py triage` (later: a periodic
-    sweeper) picks it up, so a broker outage loses nothing.
+    The message stays `received` then, and the periodic sweeper (or `manage.py
+    triage`) picks it up, so a broker outage loses nothing.
     """
     from workers.tasks import triage_message  # Celery only; never imports torch
 
@@ -43,7 +43,9 @@ def message_enqueue_triage(message_id: int) -> bool:
         if settings.CELERY_TASK_ALWAYS_EAGER:
             raise
         logger.exception("Could not enqueue triage of message %s", message_id)
+        Message.objects.filter(pk=message_id).update(triage_enqueued_at=None)
         return False
+    Message.objects.filter(pk=message_id).update(triage_enqueued_at=timezone.now())
     return True
 
 

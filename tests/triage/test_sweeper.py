@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from tests.factories import MessageFactory
+from triage.models import Message
+from triage.services.sweeper import triage_sweep
+
+pytestmark = pytest.mark.django_db
+
+
+def old(seconds: int = 3600):
+    return timezone.now() - timedelta(seconds=seconds)
+
+
+def test_sweeps_stuck_messages_once(django_capture_on_commit_callbacks, settings):
+    settings.TRIAGE_SWEEP_AFTER = 60
+    lost = MessageFactory(received_at=old())
+    published_long_ago = MessageFactory(received_at=old(), triage_enqueued_at=old())
+    dead_worker = MessageFactory(
+        triage_status=Message.TriageStatus.TRIAGING, triage_started_at=old(10**5)
+    )
+    fresh = MessageFactory()  # just arrived: its task is probably queued
+    just_published = MessageFactory(
+        received_at=old(), triage_enqueued_at=timezone.now()
+    )
+    busy = MessageFactory(
+        triage_status=Message.TriageStatus.TRIAGING, triage_started_at=timezone.now()
+    )
+    done = MessageFactory(received_at=old(), triage_status="triaged")
+    failed = MessageFactory(received_at=old(), triage_status="failed")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        swept = triage_sweep()
+    assert sorted(swept) == sorted([lost.pk, published_long_ago.pk, dead_worker.pk])
+    assert len(callbacks) == 1
+    untouched = (fresh, just_published, busy, done, failed)
+    assert not set(swept) & {m.pk for m in untouched}
+    # Stamped in the same transaction: an immediate second sweep finds nothing.
+    assert triage_sweep() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweepers_at_once_never_pick_the_same_message(settings):
+    if connection.vendor != "postgresql" or settings.CELERY_TASK_ALWAYS_EAGER:
+        pytest.skip("needs PostgreSQL (SKIP LOCKED) and Redis (real publishes)")
+    from workers.celery import app
+
+    settings.TRIAGE_SWEEP_AFTER = 60
+    MessageFactory.create_batch(40, received_at=old())
+    barrier = threading.Barrier(2)
+    results: list[list[int]] = []
+
+    def run():
+        try:
+            barrier.wait()
+            results.append(triage_sweep(limit=25))
+        finally:
+            connection.close()
+
+    app.conf.task_always_eager = False  # publish to Redis; nothing consumes here
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        channel.queue_purge("gpu")
+        try:
+            threads = [threading.Thread(target=run) for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            depth = channel.queue_declare(queue="gpu").message_count
+        finally:
+            channel.queue_purge("gpu")
+            app.conf.task_always_eager = True
+    first, second = results
+    assert not set(first) & set(second)
+    assert len(first) + len(second) == 40
+    assert depth == 40  # one real publish per message, none twice

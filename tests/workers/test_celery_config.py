@@ -1,0 +1,28 @@
+"""Celery silently ignores misspelled settings: check the effective configuration."""
+
+from __future__ import annotations
+
+from celery.app.defaults import DEFAULTS
+from django.conf import settings
+
+from workers.celery import app
+
+
+def test_every_celery_setting_is_a_key_celery_knows():
+    ours = [name for name in dir(settings) if name.startswith("CELERY_")]
+    unknown = [n for n in ours if n.removeprefix("CELERY_").lower() not in DEFAULTS]
+    assert not unknown, f"Celery does not know: {unknown}"
+
+
+def test_effective_reliability_settings():
+    conf = app.conf
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_soft_time_limit < conf.task_time_limit
+    # Redis must not redeliver a task that may still be running.
+    assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
+    assert conf.task_routes["triage.*"] == {"queue": "gpu"}
+    assert "triage.triage_message" in app.tasks
+    assert "ops.sweep" in app.tasks
+    assert conf.beat_schedule["sweep-stuck-messages"]["task"] in app.tasks
