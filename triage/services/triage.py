@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from triage.models import Analysis, AuditEvent, Message, ReplyDraft, Ticket
@@ -79,6 +79,7 @@ def message_triage_claim(
                 .order_by("received_at")[:extra]
             )
         now = timezone.now()
+        rows = _give_up_on_exhausted(rows)
         for message in rows:
             message.triage_status = Message.TriageStatus.TRIAGING
             message.triage_attempts += 1
@@ -99,6 +100,42 @@ def message_triage_claim(
         )
         for message in rows
     ]
+
+
+def _give_up_on_exhausted(rows: list[Message]) -> list[Message]:
+    """Fail the messages that used up their attempts; return the others.
+
+    The attempt counter lives on the row, so it also counts deliveries whose worker
+    was killed before it could record anything (acks_late redelivers those).
+    """
+    limit = settings.TRIAGE_MAX_ATTEMPTS
+    exhausted = [m for m in rows if m.triage_attempts >= limit]
+    for message in exhausted:
+        logger.error("Message %s failed triage %s times; giving up", message.pk, limit)
+        message.triage_status = Message.TriageStatus.FAILED
+        message.triage_error = (
+            f"Gave up after {message.triage_attempts} attempts"
+            + (f"; last error: {message.triage_error}" if message.triage_error else "")
+        )[:10000]
+    Message.objects.bulk_update(exhausted, ["triage_status", "triage_error"])
+    return [m for m in rows if m.triage_attempts < limit]
+
+
+def message_triage_release(message_ids: Sequence[int]) -> None:
+    """Hand back messages claimed as batch extras when the batch failed.
+
+    Their attempt is not counted: the failure may belong to another message, and
+    each will be claimed again by its own task.
+    """
+    if not message_ids:
+        return
+    Message.objects.filter(
+        pk__in=list(message_ids), triage_status=Message.TriageStatus.TRIAGING
+    ).update(
+        triage_status=Message.TriageStatus.RECEIVED,
+        triage_attempts=F("triage_attempts") - 1,
+        triage_started_at=None,
+    )
 
 
 def analysis_save(*, message_id: int, results: dict[str, dict[str, Any]]) -> Message:

@@ -5,60 +5,83 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
-from django.db import OperationalError
 
 from triage import services
+from workers import faults
 from workers.celery import app
 
 logger = logging.getLogger(__name__)
 
 
-def triage_messages(message_ids: Sequence[int]) -> int:
+def triage_messages(message_ids: Sequence[int], *, extra: int = 0) -> int:
     """Run every configured step over a batch of messages; save per message.
 
-    Returns how many messages were triaged. Models load lazily in this process
-    (never in a prefork parent) and stay loaded for the next batch.
+    `extra` > 0 also claims that many other waiting messages, so a busy queue is
+    triaged in batches. Returns how many messages were triaged. Models load lazily
+    in this process (never in a prefork parent) and stay loaded for the next batch.
     """
     from workers import nlp  # torch/transformers load on first use, not here
 
-    jobs = services.message_triage_claim(message_ids)
+    jobs = services.message_triage_claim(message_ids, extra=extra)
     if not jobs:
         return 0
-    outcomes = nlp.run_steps([job.text for job in jobs], models=settings.TRIAGE_MODELS)
+    own = set(message_ids)
+    try:
+        faults.inject([job.text for job in jobs])
+        outcomes = nlp.run_steps(
+            [job.text for job in jobs], models=settings.TRIAGE_MODELS
+        )
+    except BaseException:
+        # The failure may be any one message's: extras go back to the queue
+        # uncounted, the task's own message is retried by the task.
+        services.message_triage_release(
+            [job.message_id for job in jobs if job.message_id not in own]
+        )
+        raise
     for job, results in zip(jobs, outcomes, strict=True):
         services.analysis_save(message_id=job.message_id, results=results)
     return len(jobs)
-
-
-# Worth another try: the database or broker blipped, or inference overran its soft
-# limit. Anything else is a bug or a poison message: fail it now, visibly.
-RETRYABLE = (SoftTimeLimitExceeded, ConnectionError, OSError, OperationalError)
 
 
 @app.task(
     name="triage.triage_message", bind=True, acks_late=True, reject_on_worker_lost=True
 )
 def triage_message(self, message_id: int) -> None:
+    """Triage one message, plus other waiting ones as a batch when the queue is busy.
+
+    Any exception is retried with exponential backoff and jitter: a model can fail
+    transiently (CUDA OOM, a blip of the database), and the attempt counter on the
+    row caps how often a poison message is tried before it is marked failed.
+    """
     try:
-        triage_messages([message_id])
+        triage_messages([message_id], extra=settings.TRIAGE_BATCH_SIZE - 1)
     except Exception as exc:
-        retries = self.request.retries
-        if isinstance(exc, RETRYABLE) and retries + 1 < settings.TRIAGE_MAX_ATTEMPTS:
-            countdown = get_exponential_backoff_interval(
-                factor=5, retries=retries, maximum=300, full_jitter=True
+        if self.request.retries + 1 >= settings.TRIAGE_MAX_ATTEMPTS or (
+            self.app.conf.task_always_eager
+        ):
+            services.message_triage_fail(
+                message_id=message_id, error=f"{type(exc).__name__}: {exc}"
             )
-            logger.warning(
-                "Triage of message %s failed (%s); retry %s in %ss",
-                message_id,
-                exc,
-                retries + 1,
-                countdown,
-            )
-            raise self.retry(exc=exc, countdown=countdown) from exc
-        services.message_triage_fail(
-            message_id=message_id, error=f"{type(exc).__name__}: {exc}"
+            raise
+        countdown = get_exponential_backoff_interval(
+            factor=settings.TRIAGE_RETRY_BACKOFF,
+            retries=self.request.retries,
+            maximum=300,
+            full_jitter=True,
         )
-        raise
+        logger.warning(
+            "Triage of message %s failed (%s: %s); retry in %ss",
+            message_id,
+            type(exc).__name__,
+            exc,
+            countdown,
+        )
+        raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@app.task(name="triage.triage_batch", acks_late=True, reject_on_worker_lost=True)
+def triage_batch(message_ids: list[int]) -> int:
+    """Triage these messages together (e.g. a backlog enqueued by an operator)."""
+    return triage_messages(message_ids)
