@@ -203,6 +203,8 @@ TRIAGE_SUPPORT_ADDRESS = os.environ.get(
 )
 TRIAGE_AGENT_SIGNATURE = os.environ.get("TRIAGE_AGENT_SIGNATURE", "Customer Service")
 TRIAGE_MAX_ATTEMPTS = int(os.environ.get("TRIAGE_MAX_ATTEMPTS", "3"))
+# Seconds; retry n waits a random time up to factor * 2**n (full jitter), max 300.
+TRIAGE_RETRY_BACKOFF = float(os.environ.get("TRIAGE_RETRY_BACKOFF", "5"))
 # Raw MIME kept per message; above this only the head is stored and flagged.
 TRIAGE_RAW_MAX_BYTES = int(os.environ.get("TRIAGE_RAW_MAX_BYTES", str(10 * 2**20)))
 TRIAGE_ATTACHMENT_MAX_BYTES = int(
