@@ -36,11 +36,11 @@ def test_healthz_counts_queued_tasks(client, settings):
 
     with app.connection_for_write() as conn:
         conn.default_channel.queue_purge("gpu")
-        app.conf.task_always_eager = False
+        eager, app.conf.task_always_eager = app.conf.task_always_eager, False
         try:
             app.send_task("triage.triage_message", args=[0])
             body = client.get("/healthz").json()
         finally:
             conn.default_channel.queue_purge("gpu")
-            app.conf.task_always_eager = True
+            app.conf.task_always_eager = eager
     assert body["broker"]["queues"]["gpu"] == 1

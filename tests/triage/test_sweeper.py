@@ -63,6 +63,7 @@ def test_two_sweepers_at_once_never_pick_the_same_message(settings):
         finally:
             connection.close()
 
+    eager = app.conf.task_always_eager
     app.conf.task_always_eager = False  # publish to Redis; nothing consumes here
     with app.connection_for_write() as conn:
         channel = conn.default_channel
@@ -76,7 +77,7 @@ def test_two_sweepers_at_once_never_pick_the_same_message(settings):
             depth = channel.queue_declare(queue="gpu").message_count
         finally:
             channel.queue_purge("gpu")
-            app.conf.task_always_eager = True
+            app.conf.task_always_eager = eager
     first, second = results
     assert not set(first) & set(second)
     assert len(first) + len(second) == 40

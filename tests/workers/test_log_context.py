@@ -31,11 +31,12 @@ def test_every_log_line_of_a_triage_names_the_message(tiny_settings, tmp_path):
     handler = Collect()
     root = logging.getLogger()
     root.addHandler(handler)
-    app.conf.task_always_eager = True
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, True
     try:
         triage_message.delay(message.pk)
     finally:
         root.removeHandler(handler)
+        app.conf.task_always_eager = eager
     inside = [r for r in handler.records if "entities" in r.getMessage()]
     assert inside, "the failing step should have logged"
     assert all(r.ctx == f"triage.triage_message msg={message.pk}" for r in inside)
