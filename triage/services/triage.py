@@ -124,18 +124,23 @@ def _give_up_on_exhausted(rows: list[Message]) -> list[Message]:
 def message_triage_release(message_ids: Sequence[int]) -> None:
     """Hand back messages claimed as batch extras when the batch failed.
 
-    Their attempt is not counted: the failure may belong to another message, and
-    each will be claimed again by its own task.
+    Their attempt is not counted: the failure may belong to another message. They
+    are enqueued again because their own task may already have run and found them
+    busy; if it has not, the later of the two tasks finds them done.
     """
     if not message_ids:
         return
-    Message.objects.filter(
-        pk__in=list(message_ids), triage_status=Message.TriageStatus.TRIAGING
-    ).update(
-        triage_status=Message.TriageStatus.RECEIVED,
-        triage_attempts=F("triage_attempts") - 1,
-        triage_started_at=None,
-    )
+    with transaction.atomic():
+        Message.objects.filter(
+            pk__in=list(message_ids), triage_status=Message.TriageStatus.TRIAGING
+        ).update(
+            triage_status=Message.TriageStatus.RECEIVED,
+            triage_attempts=F("triage_attempts") - 1,
+            triage_started_at=None,
+        )
+        transaction.on_commit(
+            lambda: [message_enqueue_triage(pk) for pk in message_ids]
+        )
 
 
 def analysis_save(*, message_id: int, results: dict[str, dict[str, Any]]) -> Message:
