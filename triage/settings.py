@@ -159,6 +159,10 @@ CELERY_TASK_TIME_LIMIT = int(os.environ.get("TRIAGE_TASK_TIME_LIMIT", "360"))
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.environ.get("TRIAGE_VISIBILITY_TIMEOUT", "3600")),
     "global_keyprefix": os.environ.get("CELERY_KEY_PREFIX", ""),
+    # How often workers look for unacked tasks of dead workers to redeliver:
+    # roughly interval * throttle seconds after the visibility timeout.
+    "unacked_restore_interval": int(os.environ.get("TRIAGE_RESTORE_INTERVAL", "10")),
+    "unacked_restore_throttle": int(os.environ.get("TRIAGE_RESTORE_THROTTLE", "10")),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Messages left in `received` this long (seconds) without a live task are
@@ -215,6 +219,45 @@ TRIAGE_ATTACHMENT_MAX_COUNT = int(os.environ.get("TRIAGE_ATTACHMENT_MAX_COUNT", 
 TRIAGE_MODEL_TEXT_MAX_CHARS = int(
     os.environ.get("TRIAGE_MODEL_TEXT_MAX_CHARS", "20000")
 )
+
+# --- Webhooks / IMAP -------------------------------------------------------------
+# An endpoint whose secret is unset refuses every request (401).
+MAILGUN_WEBHOOK_SIGNING_KEY = os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", "")
+TRIAGE_WEBHOOK_SECRET = os.environ.get("TRIAGE_WEBHOOK_SECRET", "")  # raw MIME HMAC
+INBOUND_BASIC_AUTH = os.environ.get("INBOUND_BASIC_AUTH", "")  # "user:password"
+# SendGrid cannot sign: either basic auth or this secret as the last URL segment.
+SENDGRID_WEBHOOK_URL_SECRET = os.environ.get("SENDGRID_WEBHOOK_URL_SECRET", "")
+# Whole request body, checked before parsing (413). Postmark posts up to 35 MB of
+# JSON, SendGrid 30 MB, Mailgun 25 MB of mail; Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+# does not apply: the webhook views read the body themselves (triage/webhooks).
+TRIAGE_WEBHOOK_MAX_BYTES = int(
+    os.environ.get("TRIAGE_WEBHOOK_MAX_BYTES", str(40 * 2**20))
+)
+TRIAGE_WEBHOOK_TOLERANCE_SECONDS = int(
+    os.environ.get("TRIAGE_WEBHOOK_TOLERANCE_SECONDS", "300")
+)
+# Archive attachments (zip, gzip) are judged by the sizes they declare, never
+# extracted; past a cap they are flagged and not stored.
+TRIAGE_ARCHIVE_MAX_UNCOMPRESSED_BYTES = int(
+    os.environ.get("TRIAGE_ARCHIVE_MAX_UNCOMPRESSED_BYTES", str(100 * 2**20))
+)
+TRIAGE_ARCHIVE_MAX_RATIO = float(os.environ.get("TRIAGE_ARCHIVE_MAX_RATIO", "100"))
+TRIAGE_ARCHIVE_MAX_MEMBERS = int(os.environ.get("TRIAGE_ARCHIVE_MAX_MEMBERS", "1000"))
+IMAP_HOST = os.environ.get("IMAP_HOST", "")
+IMAP_PORT = int(os.environ.get("IMAP_PORT", "993"))
+IMAP_USER = os.environ.get("IMAP_USER", "")
+IMAP_PASSWORD = os.environ.get("IMAP_PASSWORD", "")  # or an app password
+IMAP_FOLDER = os.environ.get("IMAP_FOLDER", "INBOX")
+IMAP_CAFILE = os.environ.get("IMAP_CAFILE", "")  # extra CA bundle (self-hosted)
+IMAP_BATCH = int(os.environ.get("IMAP_BATCH", "50"))
+IMAP_POLL_SECONDS = float(os.environ.get("IMAP_POLL_SECONDS", "60"))
+if IMAP_HOST:
+    CELERY_BEAT_SCHEDULE["mail-imap-poll"] = {
+        "task": "mail.imap_poll",
+        "schedule": IMAP_POLL_SECONDS,
+        # A poll that waited longer than one interval is superseded by the next.
+        "options": {"expires": IMAP_POLL_SECONDS},
+    }
 
 # --- Email / dashboard -----------------------------------------------------------
 # Approved replies go out through Django's SMTP backend (the `mail` queue).

@@ -62,6 +62,8 @@ def test_sigkill_mid_triage_is_triaged_once_after_redelivery(workers):
         "TRIAGE_TASK_SOFT_TIME_LIMIT": "6",
         "TRIAGE_TASK_TIME_LIMIT": "8",
         "TRIAGE_VISIBILITY_TIMEOUT": "10",
+        "TRIAGE_RESTORE_INTERVAL": "1",
+        "TRIAGE_RESTORE_THROTTLE": "1",
         "TRIAGE_FAULT_INJECTION": "slow:SLOWMARK:3",
     }
     first = workers(**limits)
