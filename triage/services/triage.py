@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from triage.models import Analysis, AuditEvent, Message, ReplyDraft, Ticket
+from triage.quoting import strip_quoted
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +57,13 @@ def message_triage_claim(
 
     Claimed rows turn `triaging` with one more attempt. Rows locked by another
     worker, already triaged, or claimed recently by a live worker are skipped, so
-    every message is triaged by one worker at a time. Picking up `extra` waiting
-    messages is what makes batches under load; their own queued tasks then find
-    them done and return at once.
+    every message is triaged by one worker at a time. A claim older than the soft
+    time limit is presumed abandoned (a hard time limit or a kill; acks_late then
+    redelivers at once) and is taken over; should the old task still save, the
+    unique constraints keep one set of results. Picking up `extra` waiting messages
+    is what makes batches under load; their own queued tasks then find them done.
     """
-    stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_SOFT_TIME_LIMIT)
     claimable = Q(
         triage_status__in=[Message.TriageStatus.RECEIVED, Message.TriageStatus.FAILED]
     ) | Q(triage_status=Message.TriageStatus.TRIAGING, triage_started_at__lt=stale)
@@ -93,7 +96,9 @@ def message_triage_claim(
     return [
         TriageJob(
             message_id=message.pk,
-            text=message.text_body[: settings.TRIAGE_MODEL_TEXT_MAX_CHARS],
+            text=strip_quoted(message.text_body)[
+                : settings.TRIAGE_MODEL_TEXT_MAX_CHARS
+            ],
             subject=message.subject,
             customer_name=message.from_name or message.ticket.customer_name,
             customer_email=message.from_address or message.ticket.customer_email,
@@ -121,26 +126,29 @@ def _give_up_on_exhausted(rows: list[Message]) -> list[Message]:
     return [m for m in rows if m.triage_attempts < limit]
 
 
-def message_triage_release(message_ids: Sequence[int]) -> None:
-    """Hand back messages claimed as batch extras when the batch failed.
+def message_triage_release(
+    *, retry: Sequence[int] = (), extras: Sequence[int] = ()
+) -> None:
+    """Hand back the claims of a batch that failed.
 
-    Their attempt is not counted: the failure may belong to another message. They
-    are enqueued again because their own task may already have run and found them
-    busy; if it has not, the later of the two tasks finds them done.
+    `retry`: the task's own messages; their attempt counts, and the task's retry
+    claims them again. `extras`: messages picked up to fill the batch; the failure
+    may belong to another message, so their attempt is not counted, and they are
+    enqueued again because their own task may already have run and found them
+    busy (if it has not, the later of the two tasks finds them done).
     """
-    if not message_ids:
-        return
+    claimed = Message.objects.filter(triage_status=Message.TriageStatus.TRIAGING)
     with transaction.atomic():
-        Message.objects.filter(
-            pk__in=list(message_ids), triage_status=Message.TriageStatus.TRIAGING
-        ).update(
-            triage_status=Message.TriageStatus.RECEIVED,
-            triage_attempts=F("triage_attempts") - 1,
-            triage_started_at=None,
+        claimed.filter(pk__in=list(retry)).update(
+            triage_status=Message.TriageStatus.RECEIVED, triage_started_at=None
         )
-        transaction.on_commit(
-            lambda: [message_enqueue_triage(pk) for pk in message_ids]
-        )
+        if extras:
+            claimed.filter(pk__in=list(extras)).update(
+                triage_status=Message.TriageStatus.RECEIVED,
+                triage_attempts=F("triage_attempts") - 1,
+                triage_started_at=None,
+            )
+            transaction.on_commit(lambda: [message_enqueue_triage(pk) for pk in extras])
 
 
 def analysis_save(*, message_id: int, results: dict[str, dict[str, Any]]) -> Message:

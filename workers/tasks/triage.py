@@ -34,10 +34,10 @@ def triage_messages(message_ids: Sequence[int], *, extra: int = 0) -> int:
             [job.text for job in jobs], models=settings.TRIAGE_MODELS
         )
     except BaseException:
-        # The failure may be any one message's: extras go back to the queue
-        # uncounted, the task's own message is retried by the task.
+        claimed = [job.message_id for job in jobs]
         services.message_triage_release(
-            [job.message_id for job in jobs if job.message_id not in own]
+            retry=[pk for pk in claimed if pk in own],
+            extras=[pk for pk in claimed if pk not in own],
         )
         raise
     for job, results in zip(jobs, outcomes, strict=True):
