@@ -8,6 +8,7 @@ from triage.services.triage import (
     message_triage_claim,
     message_triage_fail,
     message_triage_release,
+    message_triage_retry,
 )
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "message_triage_claim",
     "message_triage_fail",
     "message_triage_release",
+    "message_triage_retry",
 ]

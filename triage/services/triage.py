@@ -64,9 +64,10 @@ def message_triage_claim(
     is what makes batches under load; their own queued tasks then find them done.
     """
     stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_SOFT_TIME_LIMIT)
-    claimable = Q(
-        triage_status__in=[Message.TriageStatus.RECEIVED, Message.TriageStatus.FAILED]
-    ) | Q(triage_status=Message.TriageStatus.TRIAGING, triage_started_at__lt=stale)
+    # Failed messages are a dead letter: only `message_triage_retry` revives them.
+    claimable = Q(triage_status=Message.TriageStatus.RECEIVED) | Q(
+        triage_status=Message.TriageStatus.TRIAGING, triage_started_at__lt=stale
+    )
     locked = Message.objects.select_for_update(skip_locked=True).select_related(
         "ticket"
     )
@@ -261,6 +262,29 @@ def _draft_save(message: Message, draft: dict[str, Any] | None) -> None:
         for name, value in values.items():
             setattr(existing, name, value)
         existing.save()
+
+
+def message_triage_retry(
+    message_ids: Sequence[int], *, enqueue: bool = True
+) -> list[int]:
+    """Give failed messages a fresh set of attempts (dead letters retried by an
+    operator), enqueued unless the caller triages them itself. Returns the ids that
+    were failed and now wait again.
+    """
+    with transaction.atomic():
+        ids = list(
+            Message.objects.select_for_update()
+            .filter(pk__in=list(message_ids), triage_status=Message.TriageStatus.FAILED)
+            .values_list("pk", flat=True)
+        )
+        Message.objects.filter(pk__in=ids).update(
+            triage_status=Message.TriageStatus.RECEIVED,
+            triage_attempts=0,
+            triage_started_at=None,
+        )
+        if enqueue:
+            transaction.on_commit(lambda: [message_enqueue_triage(pk) for pk in ids])
+    return ids
 
 
 def message_triage_fail(*, message_id: int, error: str) -> None:

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from triage.models import Message
-from triage.services import message_enqueue_triage
+from triage.services import message_enqueue_triage, message_triage_retry
 
 
 class Command(BaseCommand):
@@ -21,13 +21,17 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=8)
 
     def handle(self, *args, enqueue: bool, retry_failed: bool, batch_size: int, **o):
-        statuses = [Message.TriageStatus.RECEIVED]
+        inbound = Message.objects.filter(direction=Message.Direction.INBOUND)
         if retry_failed:
-            statuses.append(Message.TriageStatus.FAILED)
-        ids = list(
-            Message.objects.filter(
-                direction=Message.Direction.INBOUND, triage_status__in=statuses
+            failed = inbound.filter(triage_status=Message.TriageStatus.FAILED)
+            revived = message_triage_retry(
+                list(failed.values_list("pk", flat=True)), enqueue=enqueue
             )
+            self.stdout.write(f"Retrying {len(revived)} failed message(s).")
+            if enqueue:
+                return
+        ids = list(
+            inbound.filter(triage_status=Message.TriageStatus.RECEIVED)
             .order_by("received_at")
             .values_list("pk", flat=True)
         )
