@@ -39,6 +39,20 @@ def worker_env(**extra: str) -> dict[str, str]:
     }
 
 
+def reset_broker(queues: Sequence[str] = ("gpu", "default", "mail")) -> None:
+    """Empty this test run's queues, unacked tasks included: tasks left by an
+    earlier test name rows that no longer exist (or, worse, reused ids)."""
+    from workers.celery import app
+
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        for queue in queues:
+            channel.queue_purge(queue)
+        prefix = conn.transport_options.get("global_keyprefix", "")
+        client = channel.client
+        client.delete(f"{prefix}unacked", f"{prefix}unacked_index")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

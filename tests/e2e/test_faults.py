@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from tests.e2e.processes import CeleryWorker, PrivateRedis, worker_env
+from tests.e2e.processes import CeleryWorker, PrivateRedis, reset_broker, worker_env
 from tests.factories import make_eml
 from triage.models import Analysis, AuditEvent, Message
 from triage.services import email_ingest
@@ -27,6 +27,7 @@ def _needs_services(tiny_models):
 
 @pytest.fixture
 def workers():
+    reset_broker()
     started: list[CeleryWorker] = []
 
     def start(pool: str = "solo", **env: str) -> CeleryWorker:
@@ -37,6 +38,7 @@ def workers():
     yield start
     for worker in started:
         worker.stop()
+    reset_broker()
 
 
 def ingest(body: str, n: int = 0) -> Message:
