@@ -48,9 +48,8 @@ def reset_broker(queues: Sequence[str] = ("gpu", "default", "mail")) -> None:
         channel = conn.default_channel
         for queue in queues:
             channel.queue_purge(queue)
-        prefix = conn.transport_options.get("global_keyprefix", "")
-        client = channel.client
-        client.delete(f"{prefix}unacked", f"{prefix}unacked_index")
+        # The channel's client adds the global key prefix itself.
+        channel.client.delete(channel.unacked_key, channel.unacked_index_key)
 
 
 def free_port() -> int:

@@ -76,7 +76,9 @@ def test_sigkill_mid_triage_is_triaged_once_after_redelivery(workers):
     assert message.triage_status == Message.TriageStatus.TRIAGING
 
     second = workers(**limits)
-    (message,) = wait_final([message.pk], timeout=90, log=second.log)
+    (message,) = wait_final(
+        [message.pk], timeout=90, log=f"message {message.pk}\n{second.log}"
+    )
     assert message.triage_status == Message.TriageStatus.TRIAGED, message.triage_error
     assert message.triage_attempts == 2
     assert Analysis.objects.filter(message=message).count() == 3
