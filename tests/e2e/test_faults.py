@@ -135,7 +135,8 @@ def test_poison_message_fails_after_n_attempts_and_the_queue_moves(workers):
     assert poison.triage_attempts == 3
     assert "injected fault" in poison.triage_error
     assert all(m.triage_status == Message.TriageStatus.TRIAGED for m in behind)
-    assert all(m.triage_attempts == 1 for m in behind)
+    # A neighbour batched with the poison message loses that one attempt at most.
+    assert all(m.triage_attempts <= 2 for m in behind)
 
 
 def test_hung_step_is_cut_off_retried_and_the_worker_keeps_serving(workers):

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from triage.models import Analysis, AuditEvent, Message, ReplyDraft, Ticket
@@ -78,6 +78,9 @@ def message_triage_claim(
                 locked.filter(
                     direction=Message.Direction.INBOUND,
                     triage_status=Message.TriageStatus.RECEIVED,
+                    # A message that failed once is retried alone, by its own
+                    # task: a poison message must not sink other batches.
+                    triage_attempts=0,
                 )
                 .exclude(pk__in=list(message_ids))
                 .order_by("received_at")[:extra]
@@ -128,27 +131,25 @@ def _give_up_on_exhausted(rows: list[Message]) -> list[Message]:
 
 
 def message_triage_release(
-    *, retry: Sequence[int] = (), extras: Sequence[int] = ()
+    *, retry: Sequence[int] = (), extras: Sequence[int] = (), error: str = ""
 ) -> None:
-    """Hand back the claims of a batch that failed.
+    """Hand back the claims of a batch that failed; each attempt counts.
 
-    `retry`: the task's own messages; their attempt counts, and the task's retry
-    claims them again. `extras`: messages picked up to fill the batch; the failure
-    may belong to another message, so their attempt is not counted, and they are
-    enqueued again because their own task may already have run and found them
-    busy (if it has not, the later of the two tasks finds them done).
+    `retry`: the task's own messages, claimed again by the task's retry. `extras`:
+    messages picked up to fill the batch; they are enqueued again, because their
+    own task may already have run and found them busy (if it has not, the later of
+    the two tasks finds them done). Having failed once, none of them is batched
+    with others again, so a poison message costs its neighbours one attempt.
     """
-    claimed = Message.objects.filter(triage_status=Message.TriageStatus.TRIAGING)
     with transaction.atomic():
-        claimed.filter(pk__in=list(retry)).update(
-            triage_status=Message.TriageStatus.RECEIVED, triage_started_at=None
+        Message.objects.filter(
+            pk__in=[*retry, *extras], triage_status=Message.TriageStatus.TRIAGING
+        ).update(
+            triage_status=Message.TriageStatus.RECEIVED,
+            triage_started_at=None,
+            triage_error=error[:10000],
         )
         if extras:
-            claimed.filter(pk__in=list(extras)).update(
-                triage_status=Message.TriageStatus.RECEIVED,
-                triage_attempts=F("triage_attempts") - 1,
-                triage_started_at=None,
-            )
             transaction.on_commit(lambda: [message_enqueue_triage(pk) for pk in extras])
 
 

@@ -33,11 +33,12 @@ def triage_messages(message_ids: Sequence[int], *, extra: int = 0) -> int:
         outcomes = nlp.run_steps(
             [job.text for job in jobs], models=settings.TRIAGE_MODELS
         )
-    except BaseException:
+    except BaseException as exc:
         claimed = [job.message_id for job in jobs]
         services.message_triage_release(
             retry=[pk for pk in claimed if pk in own],
             extras=[pk for pk in claimed if pk not in own],
+            error=f"{type(exc).__name__}: {exc}",
         )
         raise
     for job, results in zip(jobs, outcomes, strict=True):
