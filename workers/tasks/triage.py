@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Sequence
 
-from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
 from triage import services
@@ -66,12 +66,9 @@ def triage_message(self, message_id: int) -> None:
                 message_id=message_id, error=f"{type(exc).__name__}: {exc}"
             )
             raise
-        countdown = get_exponential_backoff_interval(
-            factor=settings.TRIAGE_RETRY_BACKOFF,
-            retries=self.request.retries,
-            maximum=300,
-            full_jitter=True,
-        )
+        # Exponential backoff with full jitter, so retries of a batch spread out.
+        ceiling = min(300.0, settings.TRIAGE_RETRY_BACKOFF * 2**self.request.retries)
+        countdown = round(random.uniform(0, ceiling), 2)  # noqa: S311 - not crypto
         logger.warning(
             "Triage of message %s failed (%s: %s); retry in %ss",
             message_id,
