@@ -139,8 +139,15 @@ def test_poison_message_fails_after_n_attempts_and_the_queue_moves(workers):
     assert all(m.triage_attempts <= 2 for m in behind)
 
 
-def test_hung_step_is_cut_off_retried_and_the_worker_keeps_serving(workers):
-    # Time limits need a pool with a supervising parent (prefork), not solo.
+def test_hung_step_is_cut_off_retried_and_the_worker_keeps_serving(
+    workers, monkeypatch
+):
+    from workers.tasks import triage_message
+
+    # Time limits travel in the task message, set by the publisher (this process),
+    # and are enforced by a pool with a supervising parent (prefork), not solo.
+    monkeypatch.setattr(triage_message, "soft_time_limit", 3)
+    monkeypatch.setattr(triage_message, "time_limit", 6)
     worker = workers(
         pool="prefork",
         TRIAGE_FAULT_INJECTION="hang:HANGMARK",
