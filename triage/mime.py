@@ -1,22 +1,30 @@
 """Parse raw RFC 5322 bytes into plain fields. Never raises: broken mail is flagged.
 
-Built on the stdlib `email` package with `policy.default`; what is hand-written here
-is only the fallback glue around it (charset fallbacks, header access that survives
-malformed headers), because a support desk must store every message it receives.
+Built on the stdlib `email` package with `policy.default`, `nh3` (HTML sanitising)
+and `inscriptis` (HTML to text); what is hand-written here is only the fallback glue
+around them -- charset aliases and fallbacks, header access that survives malformed
+and 8-bit headers, text PostgreSQL can store -- because a support desk must store
+every message it receives and no library does this part.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import hashlib
+import io
 import logging
 import re
+import struct
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import policy
-from email.header import decode_header, make_header
+from email.header import decode_header
 from email.message import EmailMessage
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from functools import lru_cache
 
 import nh3
 from inscriptis import get_text
@@ -24,7 +32,78 @@ from inscriptis import get_text
 logger = logging.getLogger(__name__)
 
 MSG_ID_RE = re.compile(r"<[^<>\s]+>")
-CHARSET_FALLBACKS = ("utf-8", "cp1252", "latin-1")
+# RFC 5322 caps a line at 998 characters; longer ids are hashed, not truncated, so
+# two distinct ids never collapse into one.
+MSG_ID_MAX = 998
+# Above this the HTML is still stored (sanitised) but only its head becomes text:
+# inscriptis needs ~2 s per MB here and the models read 20k characters at most.
+HTML_TO_TEXT_MAX_CHARS = 300_000
+MAX_ATTACHMENT_DEPTH = 5
+
+# Labels mail clients put in `charset=` mapped to the Python codecs to try, in
+# order. Mostly the WHATWG Encoding Standard's rule of decoding a legacy label with
+# its superset (latin-1 as windows-1252, gb2312 as gb18030, ...), because that is
+# what the sending client really produced.
+CHARSET_ALIASES: dict[str, tuple[str, ...]] = {
+    "iso-8859-1": ("cp1252", "latin-1"),
+    "latin1": ("cp1252", "latin-1"),
+    "latin-1": ("cp1252", "latin-1"),
+    "us-ascii": ("ascii",),
+    "gb2312": ("gb18030",),
+    "iso-gb2312": ("gb18030",),
+    "gb_2312-80": ("gb18030",),
+    "gbk": ("gb18030",),
+    "x-gbk": ("gb18030",),
+    "euc-cn": ("gb18030",),
+    "ks_c_5601-1987": ("cp949",),
+    "ks_c_5601": ("cp949",),
+    "euc-kr": ("cp949",),
+    "shift_jis": ("cp932", "shift_jis"),
+    "shift-jis": ("cp932", "shift_jis"),
+    "sjis": ("cp932",),
+    "x-sjis": ("cp932",),
+    "windows-31j": ("cp932",),
+    "iso-2022-jp": ("iso2022_jp", "iso2022_jp_ext", "iso2022_jp_2"),
+    "big5": ("cp950", "big5hkscs"),
+    "unicode-1-1-utf-7": ("utf-7",),
+    "iso-8859-8-i": ("iso8859_8",),
+    "x-mac-roman": ("mac_roman",),
+}
+# Labels that say "we don't know": skip straight to the fallbacks.
+UNKNOWN_CHARSETS = frozenset(
+    {"x-unknown", "unknown", "unknown-8bit", "x-user-defined", "8bit", "default"}
+)
+# Python codecs that are text encodings but no mail charset; `punycode`/`idna` also
+# cost quadratic time on hostile input.
+REFUSED_CODECS = frozenset(
+    {"unicode_escape", "raw_unicode_escape", "idna", "punycode", "undefined"}
+)
+_UTF8_FAMILY = frozenset({"ascii", "utf-8"})
+
+
+class _MemoPolicy(EmailPolicy):
+    """policy.default with parsed header values memoised.
+
+    The stdlib re-parses a header on every access, and `get_body()` alone reads
+    each part's Content-Type several times; most values ("text/plain;
+    charset=utf-8") repeat across mail. The parse is a pure function of (name,
+    value) and its result is immutable, so a bounded cache changes nothing but time.
+    """
+
+    def header_fetch_parse(self, name: str, value: str):  # type: ignore[override]
+        if hasattr(value, "name") or len(value) > 256:
+            return super().header_fetch_parse(name, value)
+        return _parse_header(self.header_factory, name, value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_header(factory, name: str, value: str):
+    # As EmailPolicy.header_fetch_parse unfolds: drop CR and LF only.
+    return factory(name, _LINE_BREAKS.sub("", value))
+
+
+_LINE_BREAKS = re.compile(r"[\r\n]")
+PARSE_POLICY = _MemoPolicy()
 
 
 @dataclass
@@ -61,33 +140,48 @@ def parse_email(raw: bytes) -> ParsedEmail:
     sha = hashlib.sha256(raw).hexdigest()
     defects: list[str] = []
     try:
-        msg = BytesParser(policy=policy.default).parsebytes(raw)
+        msg = BytesParser(policy=PARSE_POLICY).parsebytes(raw)
+        for part in msg.walk():
+            defects.extend(type(d).__name__ for d in part.defects)
     except Exception as exc:  # the parser is lenient; this is belt and braces
         logger.warning("MIME parse failed for sha256=%s: %s", sha, exc)
         return _unparseable(raw, sha, f"{type(exc).__name__}: {exc}")
 
-    for part in msg.walk():
-        defects.extend(type(d).__name__ for d in part.defects)
+    try:
+        return _parsed(msg, sha, defects)
+    except Exception as exc:
+        # A structure no branch above foresaw: keep the raw, flag, move on.
+        logger.warning("MIME field extraction failed for sha256=%s: %s", sha, exc)
+        return _unparseable(raw, sha, f"{type(exc).__name__}: {exc}")
 
-    message_ids = MSG_ID_RE.findall(_header(msg, "Message-ID", defects))
-    in_reply_to = MSG_ID_RE.findall(_header(msg, "In-Reply-To", defects))
-    from_name, from_address = parseaddr(_header(msg, "From", defects))
+
+def _parsed(msg: EmailMessage, sha: str, defects: list[str]) -> ParsedEmail:
+    # Ids and addresses are read from the raw headers: nothing in them needs
+    # decoding, and policy.default's structured parse is the costliest step of a
+    # webhook request.
+    message_ids = MSG_ID_RE.findall(_raw_header(msg, "Message-ID"))
+    in_reply_to = MSG_ID_RE.findall(_raw_header(msg, "In-Reply-To"))
+    from_name, from_address = _from(msg, defects)
     if not from_address:
         defects.append("MissingFromAddress")
     text_body, html_body = _bodies(msg, defects)
+    message_id = _fit_msg_id(message_ids[0]) if message_ids else ""
     return ParsedEmail(
-        message_id=message_ids[0] if message_ids else f"<{sha}@triage.invalid>",
-        message_id_synthetic=not message_ids,
-        in_reply_to=in_reply_to[0] if in_reply_to else "",
-        references=MSG_ID_RE.findall(_header(msg, "References", defects)),
-        from_address=from_address.lower(),
-        from_name=from_name,
-        to=_addresses(_header(msg, "To", defects)),
-        cc=_addresses(_header(msg, "Cc", defects)),
-        subject=_header(msg, "Subject", defects)[:998],
+        message_id=message_id or f"<{sha}@triage.invalid>",
+        message_id_synthetic=not message_id,
+        in_reply_to=_fit_msg_id(in_reply_to[0]) if in_reply_to else "",
+        references=[
+            _fit_msg_id(ref)
+            for ref in MSG_ID_RE.findall(_raw_header(msg, "References"))
+        ],
+        from_address=clean_text(from_address.lower()),
+        from_name=clean_text(from_name),
+        to=clean_text(_addresses(_raw_header(msg, "To"))),
+        cc=clean_text(_addresses(_raw_header(msg, "Cc"))),
+        subject=clean_text(_header(msg, "Subject", defects))[:998],
         sent_at=_date(_header(msg, "Date", defects)),
-        text_body=text_body,
-        html_body=html_body,
+        text_body=clean_text(text_body),
+        html_body=clean_text(html_body),
         raw_sha256=sha,
         attachments=_attachments(msg, defects),
         defects=sorted(set(defects)),
@@ -106,11 +200,30 @@ def _unparseable(raw: bytes, sha: str, error: str) -> ParsedEmail:
         cc="",
         subject="",
         sent_at=None,
-        text_body=_decode(raw, None),
+        text_body=clean_text(decode_text(raw, None)),
         html_body="",
         raw_sha256=sha,
-        defects=[error],
+        defects=[error[:500]],
     )
+
+
+def _fit_msg_id(value: str) -> str:
+    value = clean_text(value)
+    if len(value) <= MSG_ID_MAX:
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()
+    return f"<{digest}.long@triage.invalid>"
+
+
+def clean_text(value: str) -> str:
+    """Text PostgreSQL accepts: no NUL, no lone surrogates (psycopg refuses both)."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return value
 
 
 def _header(msg: EmailMessage, name: str, defects: list[str]) -> str:
@@ -120,18 +233,80 @@ def _header(msg: EmailMessage, name: str, defects: list[str]) -> str:
         if value is None:
             return ""
         defects.extend(type(d).__name__ for d in getattr(value, "defects", ()))
-        return _one_line(str(value))
+        text = str(value)
+        if "\ufffd" in text:
+            # policy.default decoded raw 8-bit bytes as UTF-8, or an encoded word in
+            # its declared charset, with replacement: decode again with fallbacks.
+            text = _header_from_raw(msg, name) or text
+        return _one_line(text)
     except Exception as exc:
-        # policy.default raises on some malformed structured headers; fall back to
-        # the raw value decoded as RFC 2047 words where possible.
+        # policy.default raises on some malformed structured headers.
         defects.append(f"BadHeader:{name}:{type(exc).__name__}")
-        raw_value = next(
-            (v for k, v in msg.raw_items() if k.lower() == name.lower()), ""
+        raw_value = _raw_header(msg, name)
+        return _one_line(_header_from_raw(msg, name) or raw_value)
+
+
+def _from(msg: EmailMessage, defects: list[str]) -> tuple[str, str]:
+    raw_value = _raw_header(msg, "From")
+    if raw_value.isascii() and "=?" not in raw_value:
+        # Plain ASCII needs no decoding: skip policy.default's costly address parse.
+        name, address = parseaddr(_one_line(raw_value))
+        if address:
+            return name, address
+    text = _header(msg, "From", defects)
+    name, address = parseaddr(text)
+    if address and "\ufffd" not in text:
+        return name, address
+    # Decoding first can put specials (",", "<", "[") into the display name and
+    # break the address apart: split the raw header, then decode the name.
+    raw_value = _raw_header(msg, "From")
+    with contextlib.suppress(UnicodeEncodeError):
+        raw_value = decode_text(
+            raw_value.encode("ascii", "surrogateescape"), _header_charset(msg)
         )
-        try:
-            return _one_line(str(make_header(decode_header(raw_value))))
-        except Exception:
-            return _one_line(str(raw_value))
+    raw_name, raw_address = parseaddr(" ".join(raw_value.split()))
+    if not raw_address:
+        return name, address
+    return _decode_words(raw_name) or raw_name, raw_address
+
+
+def _decode_words(value: str) -> str:
+    try:
+        chunks = decode_header(value)
+    except Exception:
+        return ""
+    return "".join(
+        chunk if isinstance(chunk, str) else decode_text(chunk, charset)
+        for chunk, charset in chunks
+    )
+
+
+def _raw_header(msg: EmailMessage, name: str) -> str:
+    wanted = name.lower()
+    return str(next((v for k, v in msg.raw_items() if k.lower() == wanted), ""))
+
+
+def _header_from_raw(msg: EmailMessage, name: str) -> str:
+    """RFC 2047 words and raw 8-bit bytes decoded with fallbacks; '' on failure."""
+    raw_value = _raw_header(msg, name)
+    # BytesParser keeps 8-bit header bytes as surrogate escapes.
+    with contextlib.suppress(UnicodeEncodeError):
+        raw_value = decode_text(
+            raw_value.encode("ascii", "surrogateescape"), _header_charset(msg)
+        )
+    return _decode_words(raw_value)
+
+
+def _header_charset(msg: EmailMessage) -> str | None:
+    """Clients that put raw 8-bit bytes in headers use the body's charset."""
+    try:
+        for part in msg.walk():
+            charset = part.get_content_charset()
+            if charset:
+                return charset
+    except Exception:
+        return None
+    return None
 
 
 def _one_line(value: str) -> str:
@@ -139,7 +314,11 @@ def _one_line(value: str) -> str:
 
 
 def _addresses(value: str) -> str:
-    pairs = getaddresses([value]) if value else []
+    value = _one_line(value)
+    try:
+        pairs = getaddresses([value]) if value else []
+    except Exception:
+        return value
     return ", ".join(addr for _, addr in pairs if addr)
 
 
@@ -148,36 +327,121 @@ def _date(value: str) -> datetime | None:
         return None
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _decode(payload: bytes, charset: str | None) -> str:
-    for candidate in (charset, *CHARSET_FALLBACKS):
-        if not candidate:
-            continue
+def _codecs_for(charset: str | None) -> tuple[str, ...]:
+    if not charset:
+        return ()
+    label = charset.strip().strip("\"'").lower()[:40]
+    if not label or label in UNKNOWN_CHARSETS:
+        return ()
+    names = CHARSET_ALIASES.get(label, (label,))
+    usable = []
+    for name in names:
         try:
-            return payload.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
+            info = codecs.lookup(name)
+        except LookupError:
             continue
-    return payload.decode("latin-1", errors="replace")  # unreachable: latin-1 is total
+        refused = info.name.replace("-", "_") in REFUSED_CODECS
+        if getattr(info, "_is_text_encoding", True) and not refused:
+            usable.append(info.name)
+    return tuple(usable)
+
+
+def decode_text(payload: bytes, charset: str | None) -> str:
+    """Decode text whose declared charset may be wrong, unknown or missing.
+
+    7-bit data: the declared charset (ISO-2022-JP and UTF-7 are 7-bit). 8-bit data:
+    UTF-8 first, also when nearly all of it is valid, because legacy-charset text is
+    practically never valid UTF-8 while clients often mislabel UTF-8; then the
+    declared charset; then windows-1252 and latin-1, which never fail.
+    """
+    declared = _codecs_for(charset)
+    if payload.isascii():
+        for name in declared:
+            try:
+                return payload.decode(name)
+            except (LookupError, UnicodeDecodeError, ValueError):
+                continue
+        return payload.decode("ascii")
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    as_utf8 = payload.decode("utf-8", "replace")
+    bad = as_utf8.count("\ufffd")
+    non_ascii = len(as_utf8) - len(as_utf8.encode("ascii", "ignore"))
+    if non_ascii - bad >= 4 * bad:
+        return as_utf8  # UTF-8 with a few stray bytes (mixed or cut mail)
+    for name in declared:
+        try:
+            return payload.decode(name)
+        except (LookupError, UnicodeDecodeError, ValueError):
+            continue
+    if declared and declared[0] not in _UTF8_FAMILY:
+        # A real legacy charset with a few bad bytes: its own decoding with
+        # replacement beats a windows-1252 guess.
+        try:
+            return payload.decode(declared[0], "replace")
+        except (LookupError, ValueError):
+            pass
+    try:
+        return payload.decode("cp1252")
+    except UnicodeDecodeError:
+        return payload.decode("latin-1")  # total: every byte maps
+
+
+def _part_charset(part: EmailMessage) -> str | None:
+    try:
+        return part.get_content_charset()
+    except Exception:
+        return None
 
 
 def _part_text(part: EmailMessage, defects: list[str]) -> str:
     try:
-        content = part.get_content()
-        if isinstance(content, str):
-            return content
+        payload = part.get_payload(decode=True)
     except Exception as exc:
         defects.append(f"BadBody:{type(exc).__name__}")
-    payload = part.get_payload(decode=True) or b""
+        payload = None
+    if payload is None:
+        # Only multiparts have no decoded payload; their text lives in subparts.
+        return ""
     if isinstance(payload, str):  # pragma: no cover - defensive
         return payload
-    return _decode(payload, part.get_content_charset())
+    return decode_text(payload, _part_charset(part))
 
 
-def _bodies(msg: EmailMessage, defects: list[str]) -> tuple[str, str]:
+def sanitize_html(html: str) -> str:
+    """HTML safe to show agents: nh3's allow-list, fewer URL schemes, no referrer."""
+    try:
+        return nh3.clean(
+            html,
+            url_schemes={"http", "https", "mailto", "cid"},
+            link_rel="noopener noreferrer nofollow",
+            clean_content_tags={"script", "style", "title"},
+            strip_comments=True,
+        )
+    except Exception:  # nh3 is total on str input; belt and braces
+        return ""
+
+
+def html_to_text(html: str, defects: list[str] | None = None) -> str:
+    if len(html) > HTML_TO_TEXT_MAX_CHARS:
+        html = html[:HTML_TO_TEXT_MAX_CHARS]
+        if defects is not None:
+            defects.append("HtmlTextTruncated")
+    try:
+        return get_text(html).strip()
+    except Exception:
+        # lxml refuses some documents; drop every tag instead.
+        return nh3.clean(html, tags=set()).strip()
+
+
+def _bodies(msg: EmailMessage, defects: list[str], depth: int = 0) -> tuple[str, str]:
     try:
         plain = msg.get_body(preferencelist=("plain",))
         html = msg.get_body(preferencelist=("html",))
@@ -186,40 +450,178 @@ def _bodies(msg: EmailMessage, defects: list[str]) -> tuple[str, str]:
         plain = html = None
     html_body = ""
     if html is not None:
-        html_body = nh3.clean(_part_text(html, defects))
+        html_body = sanitize_html(clean_text(_part_text(html, defects)))
     if plain is not None:
         text_body = _part_text(plain, defects)
     elif html is not None:
         # HTML-only mail: the models read text, agents see the sanitised HTML.
-        text_body = get_text(html_body).strip()
+        text_body = html_to_text(html_body, defects)
+    elif msg.get_content_type() == "message/rfc822" and msg.is_multipart():
+        # The whole mail is a forwarded message: read the enclosed one.
+        inner = msg.get_payload(0)
+        text_body, html_body = (
+            _bodies(inner, defects, depth + 1) if depth < 3 else ("", "")
+        )
     elif msg.is_multipart():
         text_body = ""
-    else:
-        # A single part that is neither text/plain nor text/html (or broken).
+    elif msg.get_content_maintype() == "multipart":
+        # Declared multipart but no delimiter found: show the body as it came,
+        # ignoring a transfer encoding no multipart may have.
+        text_body = decode_text(_undelimited_payload(msg), _part_charset(msg))
+    elif msg.get_content_maintype() == "text":
+        # A single text part of another subtype (text/enriched, text/x-...).
         text_body = _part_text(msg, defects)
+    else:
+        text_body = ""  # the whole mail is one file: it is an attachment
     return text_body.replace("\r\n", "\n"), html_body
+
+
+def _undelimited_payload(msg: EmailMessage) -> bytes:
+    """The body of a multipart without delimiters, decoded only when that works."""
+    # get_payload() would turn 8-bit bytes into U+FFFD; the stored payload keeps
+    # them as surrogate escapes.
+    raw = msg._payload
+    if not isinstance(raw, str):  # pragma: no cover - defensive
+        return b""
+    encoded = raw.encode("utf-8", "surrogateescape")
+    before = len(msg.defects)
+    try:
+        decoded = msg.get_payload(decode=True)
+    except Exception:
+        return encoded
+    if not isinstance(decoded, bytes) or len(msg.defects) > before:
+        # No multipart may carry a transfer encoding; base64 that does not decode
+        # cleanly is plain text mislabelled, shown as it came.
+        return encoded
+    return decoded
 
 
 def _attachments(msg: EmailMessage, defects: list[str]) -> list[ParsedAttachment]:
     found: list[ParsedAttachment] = []
     try:
-        parts = list(msg.iter_attachments()) if msg.is_multipart() else []
+        if msg.is_multipart():
+            _collect_attachments(msg, found, defects, depth=0)
+        elif msg.get_content_maintype() not in ("text", "multipart"):
+            # The whole message is one file (a fax gateway's PDF, a bare image).
+            found.append(_leaf(msg, defects))
     except Exception as exc:
         defects.append(f"BadAttachments:{type(exc).__name__}")
-        return found
-    for part in parts:
-        if part.is_multipart():
-            continue
-        try:
-            payload = part.get_payload(decode=True) or b""
-        except Exception as exc:
-            defects.append(f"BadAttachment:{type(exc).__name__}")
-            payload = b""
-        found.append(
-            ParsedAttachment(
-                filename=(part.get_filename() or "")[:255],
-                content_type=part.get_content_type(),
-                payload=payload,
-            )
-        )
     return found
+
+
+def _collect_attachments(
+    part: EmailMessage, found: list[ParsedAttachment], defects: list[str], depth: int
+) -> None:
+    for sub in part.iter_attachments():
+        ctype = sub.get_content_type()
+        if ctype == "message/rfc822":
+            found.append(_enclosed_message(sub, defects))
+        elif sub.is_multipart():
+            # A nested multipart/mixed still carries files; its own text is
+            # reachable through the raw message.
+            if depth >= MAX_ATTACHMENT_DEPTH:
+                defects.append("AttachmentsTooDeep")
+                continue
+            _collect_attachments(sub, found, defects, depth + 1)
+        else:
+            found.append(_leaf(sub, defects))
+
+
+def _leaf(part: EmailMessage, defects: list[str]) -> ParsedAttachment:
+    try:
+        payload = part.get_payload(decode=True) or b""
+    except Exception as exc:
+        defects.append(f"BadAttachment:{type(exc).__name__}")
+        payload = b""
+    if isinstance(payload, str):  # pragma: no cover - defensive
+        payload = payload.encode("utf-8", "surrogateescape")
+    return ParsedAttachment(
+        filename=_filename(part),
+        content_type=part.get_content_type()[:255],
+        payload=payload,
+    )
+
+
+def _enclosed_message(part: EmailMessage, defects: list[str]) -> ParsedAttachment:
+    try:
+        inner = part.get_payload(0)
+        payload = inner.as_bytes(policy=inner.policy.clone(max_line_length=0))
+    except Exception as exc:
+        defects.append(f"BadEnclosedMessage:{type(exc).__name__}")
+        payload = b""
+    return ParsedAttachment(
+        filename=_filename(part) or "forwarded-message.eml",
+        content_type="message/rfc822",
+        payload=payload,
+    )
+
+
+def _filename(part: EmailMessage) -> str:
+    try:
+        name = part.get_filename() or ""
+    except Exception:
+        name = ""
+    return clean_text(_one_line(name))[:255]
+
+
+# --- Archives -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    max_uncompressed: int
+    max_ratio: float
+    max_members: int
+
+
+def archive_risk(payload: bytes, limits: ArchiveLimits) -> str:
+    """Why this attachment is a decompression risk, or '' when it is none.
+
+    Only the sizes an archive declares are read (zip central directory, gzip
+    trailer): nothing is ever decompressed, so a bomb costs nothing to inspect.
+    """
+    if payload[:2] == b"\x1f\x8b":
+        return _gzip_risk(payload, limits)
+    if payload[:2] == b"PK" or zipfile.is_zipfile(io.BytesIO(payload)):
+        return _zip_risk(payload, limits)
+    return ""
+
+
+def _zip_risk(payload: bytes, limits: ArchiveLimits) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+        if payload[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+            return f"unreadable zip archive ({type(exc).__name__})"
+        return ""
+    if len(members) > limits.max_members:
+        return f"zip with {len(members)} members (cap {limits.max_members})"
+    declared = sum(m.file_size for m in members)
+    compressed = max(sum(m.compress_size for m in members), 1)
+    if declared > limits.max_uncompressed:
+        return (
+            f"zip declares {declared} bytes uncompressed "
+            f"(cap {limits.max_uncompressed})"
+        )
+    ratio = declared / compressed
+    if ratio > limits.max_ratio:
+        return f"zip compression ratio {ratio:.0f}:1 (cap {limits.max_ratio:.0f}:1)"
+    return ""
+
+
+def _gzip_risk(payload: bytes, limits: ArchiveLimits) -> str:
+    if len(payload) < 18:
+        return "truncated gzip stream"
+    # ISIZE: the uncompressed size mod 2**32 of the last member (RFC 1952 2.3.1).
+    # A bomb past 4 GiB can wrap below the cap; the ratio check still catches most.
+    (declared,) = struct.unpack("<I", payload[-4:])
+    if declared > limits.max_uncompressed:
+        return (
+            f"gzip declares {declared} bytes uncompressed "
+            f"(cap {limits.max_uncompressed})"
+        )
+    ratio = declared / len(payload)
+    if ratio > limits.max_ratio:
+        return f"gzip compression ratio {ratio:.0f}:1 (cap {limits.max_ratio:.0f}:1)"
+    return ""

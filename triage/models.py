@@ -210,6 +210,8 @@ class ReplyDraft(models.Model):
     class Status(models.TextChoices):
         DRAFTED = "drafted", "Drafted"
         APPROVED = "approved", "Approved"
+        # Claimed by one send task, which is talking to SMTP: nobody else may send.
+        SENDING = "sending", "Sending"
         REJECTED = "rejected", "Rejected"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
@@ -267,6 +269,9 @@ class ReplyDraft(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        permissions = [
+            ("approve_replydraft", "Can approve or reject a reply draft for sending"),
+        ]
         constraints = [
             # A re-run triage replaces the model's draft instead of adding one.
             models.UniqueConstraint(

@@ -181,9 +181,16 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2}
 
 # --- Triage ----------------------------------------------------------------------
 TRIAGE_TINY_DIR = Path(os.environ.get("TRIAGE_TINY_DIR", VAR_DIR / "models" / "tiny"))
+# Offline classifier heads (`manage.py train_heads`); workers.nlp.offline computes
+# the same default from the environment.
+TRIAGE_HEADS_DIR = Path(
+    os.environ.get("TRIAGE_HEADS_DIR", VAR_DIR / "models" / "heads")
+)
 TRIAGE_MODELS_PROFILE = os.environ.get("TRIAGE_MODELS", "hub")
 try:
-    TRIAGE_MODELS = resolve_models(TRIAGE_MODELS_PROFILE, tiny_dir=TRIAGE_TINY_DIR)
+    TRIAGE_MODELS = resolve_models(
+        TRIAGE_MODELS_PROFILE, tiny_dir=TRIAGE_TINY_DIR, heads_dir=TRIAGE_HEADS_DIR
+    )
 except ProfileError as exc:
     raise ImproperlyConfigured(str(exc)) from exc
 # What agents read (translations shown side by side) and what the analysis models

@@ -3,89 +3,28 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import threading
-import time
-import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import REPO, TINY_DIR
+from tests.e2e.processes import CeleryWorker, reset_broker, worker_env
+from tests.smtp import SmtpCapture
 
-
-class WorkerProcess:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.name = f"e2e-{uuid.uuid4().hex[:8]}@%h"
-        self.lines: list[str] = []
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers",
-                "worker",
-                "--pool=solo",
-                "--concurrency=1",
-                "--prefetch-multiplier=1",
-                "-Q",
-                "gpu,default",
-                "-n",
-                self.name,
-                "--loglevel=INFO",
-                "--without-heartbeat",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip())
-
-    @property
-    def log(self) -> str:
-        return "\n".join(self.lines)
-
-    def wait_ready(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(" ready." in line for line in self.lines):
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        self.stop()
-        raise AssertionError(f"worker did not become ready:\n{self.log}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
-    return (
-        f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-    )
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -94,18 +33,76 @@ def _media_root(settings, tmp_path_factory):
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, tiny_models) -> Iterator[WorkerProcess]:
+def smtp_server(settings) -> Iterator[SmtpCapture]:
+    """A real SMTP server; this process and the worker fixture send to it."""
+    with SmtpCapture() as smtp:
+        smtp.configure(settings)
+        yield smtp
+
+
+@pytest.fixture
+def celery_worker_process(
+    transactional_db, tiny_models, smtp_server
+) -> Iterator[CeleryWorker]:
     if connection.vendor != "postgresql" or settings.CELERY_TASK_ALWAYS_EAGER:
         pytest.skip("needs PostgreSQL (DATABASE_URL) and Redis (CELERY_BROKER_URL)")
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "DATABASE_CONN_MAX_AGE": "0",
-        "TRIAGE_MODELS": "tiny",
-        "TRIAGE_TINY_DIR": str(TINY_DIR),
-        "HF_HUB_OFFLINE": "1",
-    }
-    worker = WorkerProcess(env)
-    worker.wait_ready()
+    reset_broker()
+    worker = CeleryWorker(
+        worker_env(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST=smtp_server.host,
+            EMAIL_PORT=str(smtp_server.port),
+        ),
+        queues=("gpu", "default", "mail"),
+    ).wait_ready()
     yield worker
     worker.stop()
+    reset_broker()
+
+
+@pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    """Celery tasks run in the process that enqueues them (the live server's)."""
+    from workers.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = eager
+
+
+@pytest.fixture(scope="module")
+def chromium(django_db_setup) -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright (never `playwright install`).
+
+    Module-scoped, and only after the test database exists: Playwright's sync API
+    keeps an asyncio loop running on this thread while it is started, and Django
+    refuses ORM calls under a running loop unless told it is safe here (it is:
+    the tests' ORM calls are plain synchronous code between page actions).
+    """
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} missing: `make test` installs Debian's chromium"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS
+            )
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def browser(chromium, live_server) -> Any:
+    return chromium

@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -69,7 +69,10 @@ class CeleryWorker:
         queues: Sequence[str] = ("gpu", "default"),
     ) -> None:
         self.name = f"e2e-{uuid.uuid4().hex[:8]}@%h"
-        self.lines: list[str] = []
+        # A file, not a pipe: a worker must never block on a full pipe while a
+        # test is busy elsewhere (its timers and logging would stall with it).
+        self.log_path = Path(tempfile.mkstemp(prefix="celery-", suffix=".log")[1])
+        self._log_file = self.log_path.open("w")
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -92,17 +95,15 @@ class CeleryWorker:
             ],
             cwd=REPO,
             env=dict(env),
-            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
             stderr=subprocess.STDOUT,
-            text=True,
             start_new_session=True,  # so kill() reaches a prefork child too
         )
-        threading.Thread(target=self._read, daemon=True).start()
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip())
+    @property
+    def lines(self) -> list[str]:
+        return self.log_path.read_text(errors="replace").splitlines()
 
     @property
     def log(self) -> str:
@@ -111,7 +112,7 @@ class CeleryWorker:
     def wait_for(self, text: str, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(text in line for line in self.lines):
+            if text in self.log:
                 return
             if self.proc.poll() is not None:
                 break

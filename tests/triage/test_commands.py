@@ -72,3 +72,21 @@ def test_demo_offline_uses_tiny_models_and_prints_a_login(monkeypatch, tiny_mode
         "entities",
         "answer",
     }
+
+
+def test_triage_eml_prints_every_step_as_json_without_storing(tiny_settings):
+    import json
+
+    out, _ = run("triage_eml", str(SAMPLES / "02-german-complaint.eml"), "--json")
+    report = json.loads(out)
+    assert set(report["steps"]) >= {"language", "translation", "sentiment", "draft"}
+    assert report["steps"]["language"]["result"]["language"] == "de"
+    assert report["steps"]["translation"]["result"]["text"]
+    assert all(step["model"] for step in report["steps"].values())
+    assert not Message.objects.exists()
+
+
+def test_download_models_fails_fast_and_clearly_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(CommandError, match=r"(?i)unreachable|offline"):
+        run("download_models")

@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import SAMPLES, SHARED_CORPUS
-from triage.mime import parse_email
+from triage.mime import (
+    ArchiveLimits,
+    archive_risk,
+    decode_text,
+    html_to_text,
+    parse_email,
+    sanitize_html,
+)
 
 BUMBLEBEE_START = "Dear Amazon, last week I ordered an Optimus Prime action figure"
 
@@ -89,3 +96,148 @@ def test_shared_corpus_parses_without_exceptions():
     for path in files:
         parsed = parse_email(path.read_bytes())
         assert parsed.raw_sha256
+
+
+# --- Charsets, headers, HTML, archives ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("payload", "charset", "expected"),
+    [
+        ("Grüße".encode(), "utf-8", "Grüße"),
+        ("Grüße".encode(), "us-ascii", "Grüße"),  # mislabelled UTF-8
+        ("“quoted” €".encode("cp1252"), "iso-8859-1", "“quoted” €"),  # WHATWG rule
+        ("Grüße".encode("latin-1"), None, "Grüße"),
+        ("Grüße".encode("latin-1"), "utf-8", "Grüße"),  # mislabelled latin-1
+        ("镕".encode("gbk"), "gb2312", "镕"),  # GBK-only char under a gb2312 label
+        ("退款".encode("gbk"), "iso-gb2312", "退款"),
+        ("한국어".encode("cp949"), "ks_c_5601-1987", "한국어"),
+        ("日本語".encode("iso2022_jp"), "ISO-2022-JP", "日本語"),
+        ("日本語".encode("cp932"), "shift_jis", "日本語"),
+        ("Hi +- there".encode("utf-7"), "unicode-1-1-utf-7", "Hi +- there"),
+        (b"plain", "x-unknown", "plain"),
+        (b"caf\xe9", "no-such-charset", "café"),
+        (b"\\u0041", "unicode_escape", "\\u0041"),  # codec refused, bytes kept
+        (b"abc", "rot13", "abc"),  # not a text encoding
+        (b"\x81\x8d\x8f", None, "\x81\x8d\x8f"),  # cp1252 holes: latin-1 last
+    ],
+)
+def test_decode_text_fallbacks(payload, charset, expected):
+    assert decode_text(payload, charset) == expected
+
+
+def test_raw_8bit_headers_are_decoded_with_fallbacks():
+    raw = (
+        b"From: J\xc3\xbcrgen <j@example.de>\r\nSubject: Stra\xdfe \x00kaputt\r\n"
+        b"To: \xe4@example.de\r\n\r\nbody\r\n"
+    )
+    parsed = parse_email(raw)
+    assert parsed.from_name == "Jürgen"
+    assert parsed.from_address == "j@example.de"
+    assert parsed.subject == "Straße kaputt"
+
+
+def test_encoded_word_in_a_superset_charset_is_decoded():
+    import base64
+
+    word = base64.b64encode("镕退款".encode("gbk")).decode()
+    parsed = parse_email(f"Subject: =?gb2312?B?{word}?=\r\n\r\nx".encode())
+    assert parsed.subject == "镕退款"
+
+
+def test_encoded_display_name_with_specials_keeps_the_address():
+    import base64
+
+    name = base64.b64encode("Müller, Jürgen [Einkauf]".encode("latin-1")).decode()
+    raw = f"From: =?iso-8859-1?B?{name}?= <j@example.de>\r\n\r\nx".encode()
+    parsed = parse_email(raw)
+    assert parsed.from_address == "j@example.de"
+
+
+def test_html_is_sanitised_for_display():
+    html = sanitize_html(
+        '<p onclick="x()">Hi</p><script>alert(1)</script><style>p{}</style>'
+        '<a href="javascript:alert(1)">a</a><a href="https://example.com">b</a>'
+        '<img src="cid:logo@x"><iframe src="https://evil"></iframe><!-- c -->'
+    )
+    assert "onclick" not in html and "<script" not in html and "alert" not in html
+    assert "javascript:" not in html and "<iframe" not in html and "<!--" not in html
+    assert 'rel="noopener noreferrer nofollow"' in html
+    assert 'src="cid:logo@x"' in html
+
+
+def test_html_to_text_survives_what_lxml_refuses():
+    assert html_to_text("") == ""
+    assert html_to_text("\x00") in {"", "\ufffd"}
+    assert "x" in html_to_text("<?xml version='1.0' encoding='utf-8'?><p>x</p>")
+
+
+def test_huge_html_is_converted_only_in_part():
+    defects: list[str] = []
+    text = html_to_text("<p>word</p>" * 100_000, defects)
+    assert text.startswith("word") and "HtmlTextTruncated" in defects
+
+
+def test_forwarded_mail_and_nested_files_are_attachments():
+    raw = (
+        b"Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\n"
+        b"Content-Type: text/plain\r\n\r\nsee attached\r\n--a\r\n"
+        b"Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner body\r\n"
+        b"--a\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        b"Content-Type: text/plain\r\n\r\nx\r\n--b\r\n"
+        b"Content-Type: application/pdf\r\nContent-Disposition: attachment; "
+        b"filename=deep.pdf\r\n\r\n%PDF\r\n--b--\r\n--a--\r\n"
+    )
+    parsed = parse_email(raw)
+    names = {a.filename: a for a in parsed.attachments}
+    assert b"inner body" in names["forwarded-message.eml"].payload
+    assert names["deep.pdf"].payload == b"%PDF"
+    assert parsed.text_body.strip() == "see attached"
+
+
+def test_a_whole_mail_that_is_one_file_is_an_attachment():
+    raw = b"Content-Type: application/pdf\r\n\r\n%PDF-1.3 binary\r\n"
+    parsed = parse_email(raw)
+    assert parsed.text_body == ""
+    assert parsed.attachments[0].payload.startswith(b"%PDF")
+
+
+def test_multipart_without_delimiters_shows_its_body():
+    raw = (
+        b"Content-Type: multipart/mixed; boundary=never\r\n"
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\nGr=FC=DFe\r\n"
+    )
+    assert "Grüße" in parse_email(raw).text_body
+
+
+LIMITS = ArchiveLimits(max_uncompressed=1_000_000, max_ratio=100, max_members=10)
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_archive_risk():
+    import gzip
+
+    assert archive_risk(b"not an archive", LIMITS) == ""
+    assert archive_risk(_zip({"a.txt": b"hello world"}), LIMITS) == ""
+    assert "ratio" in archive_risk(_zip({"z": bytes(500_000)}), LIMITS)
+    assert "declares" in archive_risk(_zip({"r": random_bytes(1_100_000)}), LIMITS)
+    assert "members" in archive_risk(_zip({str(i): b"x" for i in range(11)}), LIMITS)
+    assert "unreadable" in archive_risk(b"PK\x03\x04broken", LIMITS)
+    assert "gzip" in archive_risk(gzip.compress(bytes(500_000)), LIMITS)
+    assert archive_risk(gzip.compress(b"small text"), LIMITS) == ""
+
+
+def random_bytes(n: int) -> bytes:
+    import random
+
+    return random.Random(1).randbytes(n)

@@ -25,6 +25,11 @@ def test_profiles(monkeypatch, tmp_path):
         **{step: str(tmp_path / step) for step in HUB_MODELS},
         **LIBRARY_STEPS,
     }
+    offline = resolve_models("offline", tiny_dir=tmp_path, heads_dir=tmp_path / "h")
+    assert offline["sentiment"] == f"offline:minilm-heads@{tmp_path / 'h'}"
+    assert offline["intent"] == f"offline:minilm-heads@{tmp_path / 'h'}"
+    assert offline["translation"] == "offline:apertium@{src}-{tgt}"
+    assert offline["language"] == "lingua"
     custom = resolve_models('{"sentiment": "/models/sst2"}', tiny_dir=tmp_path)
     assert custom["sentiment"] == "/models/sst2"
     assert custom["answer"] == HUB_MODELS["answer"]

@@ -11,6 +11,7 @@ from tests.factories import MessageFactory, make_eml
 from triage.mime import parse_email
 from triage.models import Analysis, Message, Ticket
 from triage.services import email_ingest
+from workers.nlp import PIPELINE_STEPS
 from workers.tasks import triage_message, triage_messages
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,9 +33,13 @@ def test_ingest_triages_with_every_step(sample_bytes, tiny_settings, tiny_models
     assert message.triage_status == Message.TriageStatus.TRIAGED
     assert message.triage_attempts == 1
     rows = {a.step: a for a in message.analyses.all()}
-    assert set(rows) == {"sentiment", "entities", "answer"}
+    assert set(rows) == set(PIPELINE_STEPS)
     for row in rows.values():
-        assert row.error == "" and row.is_tiny and row.model and row.duration_ms >= 0
+        assert row.error == "" and row.model and row.duration_ms >= 0
+    # English mail: no translation ran; language comes from a packaged detector.
+    assert rows["translation"].result["skipped"]
+    for step in ("sentiment", "entities", "answer", "summary", "intent", "draft"):
+        assert rows[step].is_tiny, step
 
     sentiment = rows["sentiment"].result
     assert sentiment["label"] in _labels(tiny_models["sentiment"])
@@ -77,7 +82,12 @@ def test_every_step_failing_marks_the_message_failed(tiny_settings, tmp_path):
     message = email_ingest(make_eml(), source="t").message
     message.refresh_from_db()
     assert message.triage_status == Message.TriageStatus.FAILED
-    assert Analysis.objects.filter(message=message).exclude(error="").count() == 3
+    failed = set(
+        Analysis.objects.filter(message=message)
+        .exclude(error="")
+        .values_list("step", flat=True)
+    )
+    assert failed == set(PIPELINE_STEPS) - {"language", "translation"}
 
 
 def test_triage_is_idempotent(tiny_settings):
@@ -86,7 +96,7 @@ def test_triage_is_idempotent(tiny_settings):
     triage_message.delay(message.pk)
     message.refresh_from_db()
     assert message.triage_attempts == 1
-    assert Analysis.objects.filter(message=message).count() == 3
+    assert Analysis.objects.filter(message=message).count() == len(PIPELINE_STEPS)
 
 
 def test_batch_saves_each_message(tiny_settings, sample_bytes):
@@ -100,10 +110,15 @@ def test_batch_saves_each_message(tiny_settings, sample_bytes):
     for message in messages:
         message.refresh_from_db()
         assert message.triage_status == Message.TriageStatus.TRIAGED
-        answer = message.analyses.get(step="answer").result
-        _assert_span(
-            message.text_body, answer["start"], answer["end"], answer["answer"]
+        rows = {a.step: a for a in message.analyses.all()}
+        # Offsets point into the text the step read: the mail or its translation.
+        text = (
+            rows["translation"].result["text"]
+            if rows["answer"].computed_on == "translation"
+            else message.text_body
         )
+        answer = rows["answer"].result
+        _assert_span(text, answer["start"], answer["end"], answer["answer"])
 
 
 def test_missing_message_is_a_no_op(tiny_settings):

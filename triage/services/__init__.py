@@ -1,6 +1,18 @@
 """Every write goes through a function in this package (HackSoft style)."""
 
+from triage.services.dashboard import roles_sync, ticket_assign, ticket_update
 from triage.services.ingest import IngestResult, email_ingest
+from triage.services.replies import (
+    ReplyRefused,
+    SendOutcome,
+    reply_approve,
+    reply_create,
+    reply_edit,
+    reply_enqueue_send,
+    reply_reject,
+    reply_send,
+    reply_send_fail,
+)
 from triage.services.triage import (
     TriageJob,
     analysis_save,
@@ -13,6 +25,8 @@ from triage.services.triage import (
 
 __all__ = [
     "IngestResult",
+    "ReplyRefused",
+    "SendOutcome",
     "TriageJob",
     "analysis_save",
     "email_ingest",
@@ -21,4 +35,14 @@ __all__ = [
     "message_triage_fail",
     "message_triage_release",
     "message_triage_retry",
+    "reply_approve",
+    "reply_create",
+    "reply_edit",
+    "reply_enqueue_send",
+    "reply_reject",
+    "reply_send",
+    "reply_send_fail",
+    "roles_sync",
+    "ticket_assign",
+    "ticket_update",
 ]

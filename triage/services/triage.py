@@ -29,6 +29,15 @@ class TriageJob:
     customer_name: str
     customer_email: str
 
+    def as_email(self) -> dict[str, str]:
+        """The `workers.nlp.EmailInput` of this message."""
+        return {
+            "text": self.text,
+            "subject": self.subject,
+            "customer_name": self.customer_name,
+            "customer_email": self.customer_email,
+        }
+
 
 def message_enqueue_triage(message_id: int) -> bool:
     """Publish the triage task. False when the broker is unreachable.
@@ -180,7 +189,10 @@ def analysis_save(*, message_id: int, results: dict[str, dict[str, Any]]) -> Mes
                 },
             )
         errors = {s: o["error"] for s, o in results.items() if o.get("error")}
-        if results and len(errors) == len(results):
+        # Language and translation only prepare the text: if every step that
+        # analyses it failed, the triage failed, whatever the preparation did.
+        analysing = set(results) - PREPARATION_STEPS or set(results)
+        if results and analysing <= set(errors):
             message.triage_status = Message.TriageStatus.FAILED
             message.triage_error = "; ".join(f"{s}: {e}" for s, e in errors.items())
         else:
@@ -201,6 +213,8 @@ def analysis_save(*, message_id: int, results: dict[str, dict[str, Any]]) -> Mes
         )
     return message
 
+
+PREPARATION_STEPS = {"language", "translation"}
 
 PRIORITIES = {
     "urgent": Ticket.Priority.URGENT,

@@ -8,10 +8,13 @@ way the transformers 4 pipeline did (its scores stay comparable to the seed's).
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from workers.nlp.device import load_pretrained, revision_of
+from workers.nlp.generation import CausalGenerator
+from workers.nlp.text import DATA_NOTICE, fence
 from workers.nlp.tiny import is_tiny
 
 if TYPE_CHECKING:
@@ -93,11 +96,13 @@ class AnswerStep:
             name for name in tokenizer.model_input_names if name in accepted
         ]
 
-    def __call__(self, texts: list[str]) -> list[Answer]:
+    def __call__(
+        self, texts: list[str], *, batch_size: int | None = None
+    ) -> list[Answer]:
         if not texts:
             return []
         windows = self.preprocess(texts)
-        start_logits, end_logits = self.forward(windows)
+        start_logits, end_logits = self.forward(windows, batch_size=batch_size)
         return self.postprocess(texts, windows, start_logits, end_logits)
 
     def preprocess(self, texts: list[str]) -> Windows:
@@ -118,11 +123,12 @@ class AnswerStep:
         return Windows(encoding=encoding, example=example)
 
     def forward(
-        self, windows: Windows
+        self, windows: Windows, *, batch_size: int | None = None
     ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """Start and end logits per window, unpadded, float32 on the CPU."""
         import torch
 
+        batch_size = batch_size or self.batch_size
         encoding = windows.encoding
         starts: list[torch.Tensor] = []
         ends: list[torch.Tensor] = []
@@ -130,8 +136,8 @@ class AnswerStep:
             return starts, ends
         count = len(windows.example)
         with torch.inference_mode():
-            for first in range(0, count, self.batch_size):
-                rows = range(first, min(first + self.batch_size, count))
+            for first in range(0, count, batch_size):
+                rows = range(first, min(first + batch_size, count))
                 features = [
                     {name: encoding[name][w] for name in self._input_names}
                     for w in rows
@@ -219,3 +225,121 @@ class AnswerStep:
                 ).start
                 end_char = encoding.word_to_chars(w, end_word, sequence_index=1).end
         return start_char, end_char
+
+
+class ChatAnswer(TypedDict):
+    question: str
+    answer: str
+    score: float | None
+    start: int | None
+    end: int | None
+
+
+class ChatAnswerStep:
+    """ "What does the customer want?" answered by an instruction model.
+
+    Same keys as the extractive answer. A generated answer is not a span: when it
+    occurs in the text (exactly, else ignoring case, after trimming quotes and
+    punctuation) ``start``/``end`` point at that occurrence and ``answer`` is the
+    text there; otherwise ``start`` and ``end`` are None ("not found in the
+    text": nothing to highlight) and ``answer`` is the generated text. ``score`` is
+    None: generation gives no span probability comparable to the extractive one.
+    """
+
+    name = "answer"
+
+    def __init__(
+        self,
+        model_id: str,
+        *,
+        question: str = QUESTION,
+        max_new_tokens: int = 32,
+        batch_size: int = 16,
+    ) -> None:
+        # Imported here: the registry imports this module.
+        from workers.nlp.registry import load_once
+
+        self._chat = load_once(
+            ("causal", model_id, True), lambda: CausalGenerator(model_id, chat=True)
+        )
+        self.model_id = model_id
+        self.revision = self._chat.revision
+        self.tiny = self._chat.tiny
+        self.question = question
+        self.max_new_tokens = max_new_tokens
+        self.batch_size = batch_size
+
+    def __call__(
+        self, texts: list[str], *, batch_size: int | None = None
+    ) -> list[ChatAnswer]:
+        results: list[ChatAnswer] = [
+            {
+                "question": self.question,
+                "answer": "",
+                "score": None,
+                "start": None,
+                "end": None,
+            }
+            for _ in texts
+        ]
+        todo = [i for i, text in enumerate(texts) if text.strip()]
+        if not todo:
+            return results
+        empty = answer_messages("", self.question)
+        overhead = self._chat.count_tokens(empty[0]["content"]) + 64
+        budget = self._chat.max_tokens - self.max_new_tokens - overhead
+        chats = [
+            answer_messages(
+                self._chat.fit(self._chat.clean(texts[i]), budget), self.question
+            )
+            for i in todo
+        ]
+        generated = self._chat.complete(
+            chats,
+            batch_size=batch_size or self.batch_size,
+            max_new_tokens=self.max_new_tokens,
+        )
+        for i, answer in zip(todo, generated, strict=True):
+            answer = " ".join(answer.split())
+            span = locate(answer, texts[i])
+            result = results[i]
+            if span is None:
+                result["answer"] = answer
+            else:
+                result["start"], result["end"] = span
+                result["answer"] = texts[i][span[0] : span[1]]
+        return results
+
+
+_TRIM = " \t\n\"'\u201c\u201d\u201e\u00ab\u00bb\u2018\u2019.,;:!?"
+
+
+def locate(answer: str, text: str) -> tuple[int, int] | None:
+    """Where ``answer`` occurs in ``text``: exactly, else ignoring case, else not.
+
+    Whitespace differences (a hard-wrapped email) are tolerated; quotes and
+    punctuation around the answer are trimmed first.
+    """
+    needle = answer.strip(_TRIM)
+    if not needle:
+        return None
+    words = needle.split()
+    pattern = r"\s+".join(re.escape(word) for word in words)
+    for flags in (0, re.IGNORECASE):
+        match = re.search(pattern, text, flags)
+        if match:
+            return match.start(), match.end()
+    return None
+
+
+def answer_messages(text: str, question: str = QUESTION) -> list[dict[str, str]]:
+    return [
+        {
+            "role": "system",
+            "content": (
+                "Answer the question about the customer's email with a short "
+                f"phrase copied word for word from the email. {DATA_NOTICE}"
+            ),
+        },
+        {"role": "user", "content": f"{fence(text)}\n\nQuestion: {question}"},
+    ]

@@ -17,13 +17,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEVICE_ENV = "TRIAGE_DEVICE"
+DTYPE_ENV = "TRIAGE_DTYPE"
 THREADS_ENV = "TRIAGE_TORCH_THREADS"
+_DTYPES = ("float32", "float16", "bfloat16")
 
 
 def pick_device() -> tuple[str, torch.dtype]:
     """``("cuda", float16)`` when a GPU is usable, else ``("cpu", float32)``.
 
-    ``TRIAGE_DEVICE`` (``cpu``, ``cuda``, ``cuda:N``, ``auto``) overrides the choice.
+    ``TRIAGE_DEVICE`` (``cpu``, ``cuda``, ``cuda:N``, ``auto``) overrides the device,
+    ``TRIAGE_DTYPE`` (``auto``, ``float32``, ``float16``, ``bfloat16``) the dtype.
     """
     import torch
 
@@ -33,13 +36,26 @@ def pick_device() -> tuple[str, torch.dtype]:
             # Falling back silently would turn a misconfigured GPU host into a
             # very slow CPU host nobody notices.
             raise RuntimeError(f"{DEVICE_ENV}={forced} but torch sees no CUDA device")
-        return forced, torch.float16
+        return forced, _dtype(torch, torch.float16)
     if forced == "auto" and torch.cuda.is_available():
-        return "cuda", torch.float16
+        return "cuda", _dtype(torch, torch.float16)
     if forced not in {"auto", "cpu"}:
         raise ValueError(f"{DEVICE_ENV} must be auto, cpu or cuda[:N], got {forced!r}")
     _set_cpu_threads(torch)
-    return "cpu", torch.float32
+    dtype = _dtype(torch, torch.float32)
+    if dtype == torch.float16:
+        # Many CPU kernels have no fp16 implementation; fail at load, not mid-batch.
+        raise ValueError(f"{DTYPE_ENV}=float16 needs a CUDA device")
+    return "cpu", dtype
+
+
+def _dtype(torch: Any, default: torch.dtype) -> torch.dtype:
+    name = os.environ.get(DTYPE_ENV, "auto").strip().lower() or "auto"
+    if name == "auto":
+        return default
+    if name not in _DTYPES:
+        raise ValueError(f"{DTYPE_ENV} must be auto or one of {_DTYPES}, got {name!r}")
+    return getattr(torch, name)
 
 
 def _cpu_budget() -> int:
@@ -61,11 +77,13 @@ def _set_cpu_threads(torch: Any) -> None:
 
 
 def load_pretrained(
-    auto_class: Any, model_id: str
+    auto_class: Any, model_id: str, *, require_fast: bool = True
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
-    """Load ``model_id`` with ``auto_class`` and its fast tokenizer, ready to infer.
+    """Load ``model_id`` with ``auto_class`` and its tokenizer, ready to infer.
 
     Returns ``(model, tokenizer, device)``; the model is on ``device`` in eval mode.
+    ``require_fast`` is for steps that need character offsets; generation steps
+    take a slow tokenizer too (Marian has only a sentencepiece one).
     """
     from transformers import AutoTokenizer
 
@@ -74,7 +92,7 @@ def load_pretrained(
     model.to(device)
     model.eval()
     tokenizer = AutoTokenizer.from_pretrained(model_id, use_fast=True)
-    if not tokenizer.is_fast:
+    if require_fast and not tokenizer.is_fast:
         # Offsets (entity spans, answer spans) need the Rust tokenizer.
         raise TypeError(f"{model_id}: a fast tokenizer is required, got {tokenizer!r}")
     _fit_max_length(tokenizer, model)
@@ -84,7 +102,10 @@ def load_pretrained(
 def _fit_max_length(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel) -> None:
     # Older Hub tokenizers save no model_max_length and report a huge sentinel, which
     # would let truncation and windowing run past the position embeddings.
-    limit = getattr(model.config, "max_position_embeddings", None)
+    config = model.config
+    limit = getattr(config, "max_position_embeddings", None)
+    if limit is None:
+        limit = getattr(config, "n_positions", None)  # GPT-2
     if isinstance(limit, int) and tokenizer.model_max_length > limit:
         tokenizer.model_max_length = limit
 

@@ -58,10 +58,12 @@ class EntitiesStep:
             pipeline_class=_whole_word_pipeline_class(),
         )
 
-    def __call__(self, texts: list[str]) -> list[list[Entity]]:
+    def __call__(
+        self, texts: list[str], *, batch_size: int | None = None
+    ) -> list[list[Entity]]:
         if not texts:
             return []
-        raw = self._pipe(list(texts), batch_size=self.batch_size)
+        raw = self._pipe(list(texts), batch_size=batch_size or self.batch_size)
         return self.postprocess(list(texts), raw)
 
     def postprocess(

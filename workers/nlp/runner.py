@@ -20,6 +20,10 @@ class StepOutcome(TypedDict):
     revision: str | None
     tiny: bool
     duration_ms: float
+    # Which text the result was computed on (its offsets point into it):
+    # "original" or "translation" (see pipeline.analysis_text); None when no
+    # text was read (an unknown step).
+    on: str | None
 
 
 def run_steps(
@@ -76,5 +80,6 @@ def run_steps(
                 "revision": revision,
                 "tiny": tiny,
                 "duration_ms": duration_ms,
+                "on": "original",
             }
     return outcomes

@@ -33,11 +33,15 @@ class SentimentStep:
             "text-classification", model=model, tokenizer=tokenizer, device=device
         )
 
-    def __call__(self, texts: list[str]) -> list[Sentiment]:
+    def __call__(
+        self, texts: list[str], *, batch_size: int | None = None
+    ) -> list[Sentiment]:
         if not texts:
             return []
         # Truncation keeps a long email classifiable; its opening carries the tone.
-        outputs = self._pipe(list(texts), batch_size=self.batch_size, truncation=True)
+        outputs = self._pipe(
+            list(texts), batch_size=batch_size or self.batch_size, truncation=True
+        )
         return [
             {"label": str(out["label"]), "score": float(out["score"])}
             for out in outputs

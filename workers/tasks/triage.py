@@ -11,6 +11,7 @@ from django.conf import settings
 from triage import services
 from workers import faults
 from workers.celery import app
+from workers.config import pipeline_config
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +31,7 @@ def triage_messages(message_ids: Sequence[int], *, extra: int = 0) -> int:
     own = set(message_ids)
     try:
         faults.inject([job.text for job in jobs])
-        outcomes = nlp.run_steps(
-            [job.text for job in jobs], models=settings.TRIAGE_MODELS
-        )
+        outcomes = nlp.run_pipeline([job.as_email() for job in jobs], pipeline_config())
     except BaseException as exc:
         claimed = [job.message_id for job in jobs]
         services.message_triage_release(

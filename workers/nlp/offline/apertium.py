@@ -1,0 +1,150 @@
+"""Translation offline: Debian's rule-based apertium where it has the pair.
+
+No neural translation model ships in any registry (DESIGN §8). apertium covers a
+few pairs with English (spa, cat, glg, eus, ...; no German) and is rough but
+readable. Elsewhere the step says plainly that no translation model is installed,
+rather than passing the text through as if it were translated.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import shutil
+import subprocess
+from typing import TypedDict
+
+logger = logging.getLogger(__name__)
+
+# ISO 639-1 (what language detection returns) -> apertium's ISO 639-3 names.
+ISO3: dict[str, str] = {
+    "en": "eng",
+    "es": "spa",
+    "ca": "cat",
+    "gl": "glg",
+    "eu": "eus",
+    "pt": "por",
+    "fr": "fra",
+    "it": "ita",
+    "de": "deu",
+    "nl": "nld",
+    "oc": "oci",
+    "ro": "ron",
+    "eo": "epo",
+}
+TIMEOUT_S = 60.0
+METHOD = "apertium"
+
+
+class TranslationUnavailable(RuntimeError):
+    """No installed model translates this pair."""
+
+
+class Translation(TypedDict):
+    """The shape of workers.nlp.translation's results."""
+
+    source_language: str | None
+    target_language: str
+    text: str
+    skipped: bool
+    reason: str | None
+    segments: int
+
+
+@functools.cache
+def binary() -> str | None:
+    return shutil.which("apertium")
+
+
+@functools.cache
+def available_modes() -> frozenset[str]:
+    """Installed directions, e.g. ``{"spa-eng", "eng-spa"}``; empty without apertium."""
+    exe = binary()
+    if exe is None:
+        return frozenset()
+    try:
+        # The argv is fixed and the binary found on PATH by shutil.which; no shell.
+        listed = subprocess.run(  # noqa: S603
+            [exe, "-l"], capture_output=True, text=True, timeout=TIMEOUT_S, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        logger.warning("apertium -l failed; treating translation as unavailable")
+        return frozenset()
+    return frozenset(
+        line.strip() for line in listed.stdout.splitlines() if line.strip()
+    )
+
+
+def mode_for(source: str, target: str) -> str:
+    """The apertium direction for ISO codes, or TranslationUnavailable."""
+    pair = f"{ISO3.get(source, source)}-{ISO3.get(target, target)}"
+    if pair not in available_modes():
+        raise TranslationUnavailable(
+            f"no translation model installed for {source}->{target}"
+        )
+    return pair
+
+
+class ApertiumTranslationStep:
+    """One direction, e.g. es->en: ``[{"translation_text", ...}]`` per text."""
+
+    name = "translation"
+    tiny = False
+
+    def __init__(self, source: str, target: str = "en") -> None:
+        self.source = source
+        self.target = target
+        self.mode = mode_for(source, target)
+        self.model_id = f"{METHOD}:{self.mode}"
+        self.revision = _version()
+
+    def __call__(
+        self, texts: list[str], *, batch_size: int | None = None
+    ) -> list[Translation]:
+        return [self._one(text) for text in texts]
+
+    def _one(self, text: str) -> Translation:
+        blank = not text.strip()
+        return {
+            "source_language": self.source,
+            "target_language": self.target,
+            "text": text if blank else self._translate(text),
+            "skipped": blank,
+            "reason": "empty text" if blank else None,
+            # apertium takes the whole text at once; no segmentation.
+            "segments": 0 if blank else 1,
+        }
+
+    def _translate(self, text: str) -> str:
+        exe = binary()
+        if exe is None:
+            raise TranslationUnavailable("apertium is no longer installed")
+        # One process per text: apertium's stream format would need markers
+        # between texts that its formatters may translate or move. -u: no "*" on
+        # unknown words, which agents would read as emphasis.
+        done = subprocess.run(  # noqa: S603 - fixed argv, text goes to stdin
+            [exe, "-u", "-f", "txt", self.mode],
+            input=text,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"apertium {self.mode} failed ({done.returncode}): {done.stderr[:300]}"
+            )
+        return done.stdout.rstrip("\n")
+
+
+def _version() -> str | None:
+    exe = binary()
+    if exe is None:
+        return None
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed argv
+            [exe, "-V"], capture_output=True, text=True, timeout=TIMEOUT_S, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (done.stdout or done.stderr).strip().splitlines()[0][:64] or None

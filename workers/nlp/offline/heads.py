@@ -1,0 +1,370 @@
+"""Sentiment and intent as logistic-regression heads on MiniLM sentence embeddings.
+
+The transfer-learning recipe of *NLP with Transformers* ch. 1 on what ships offline:
+a pretrained body (MiniLM, frozen) and a small head trained on the project's own
+labelled sentences (``data/labelled``) or on agents' corrections (``train_heads``).
+
+Heads are trained on sentences, so an email is split into sentences, every sentence
+is classified, and the sentence predictions are aggregated (see ``aggregate_*``).
+A head is one safetensors file: weight and bias tensors, and in its metadata the
+labels, the embedding model, the training-set hash and the eval metrics.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from workers.nlp.offline._once import once
+from workers.nlp.offline.embeddings import PACKAGE, MiniLMEncoder, get_encoder
+from workers.nlp.offline.sentences import split_sentences
+
+if TYPE_CHECKING:
+    import torch
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "triage-head/1"
+SENTIMENT_LABELS: tuple[str, ...] = ("NEGATIVE", "NEUTRAL", "POSITIVE")
+INTENT_LABELS: tuple[str, ...] = (
+    "refund",
+    "exchange",
+    "wrong item",
+    "damaged",
+    "late delivery",
+    "billing",
+    "account",
+    "other",
+)
+TASKS: tuple[str, ...] = ("sentiment", "intent")
+# Features: the sentence embedding (last layer) and the mean of layer 4 of 6. The
+# last layer is tuned for topic similarity; a middle layer keeps more of the wording
+# ("finally", "nightmare") that separates a complaint from a calm question. Chosen
+# by 5-fold cross-validation on the train split (sentiment 0.89 -> 0.92, intent
+# 0.89 -> 0.92); the eval split played no part.
+HEAD_LAYERS: tuple[int, ...] = (-1, 4)
+HEADS_DIR_ENV = "TRIAGE_HEADS_DIR"
+REPO = Path(__file__).resolve().parents[3]
+LABELLED_DATA = REPO / "data" / "labelled" / "support_sentences.jsonl"
+# One confidently negative sentence makes the email negative (see
+# aggregate_sentiment).
+NEGATIVE_THRESHOLD = 0.5
+# Weight floor for sentences that are all "other" (greetings, sign-offs), so an
+# email made only of them still gets a distribution.
+OTHER_WEIGHT_FLOOR = 0.05
+
+
+class Sentiment(TypedDict):
+    label: str
+    score: float
+
+
+class Intent(TypedDict):
+    label: str | None
+    score: float
+    scores: dict[str, float]
+
+
+class HeadMissing(FileNotFoundError):
+    pass
+
+
+def default_heads_dir() -> Path:
+    """``TRIAGE_HEADS_DIR``, else ``$TRIAGE_VAR_DIR/models/heads``, else ``var/``.
+
+    The same default as the Django setting, for worker code that reads no settings.
+    """
+    explicit = os.environ.get(HEADS_DIR_ENV)
+    if explicit:
+        return Path(explicit)
+    var = Path(os.environ.get("TRIAGE_VAR_DIR") or REPO / "var")
+    return var / "models" / "heads"
+
+
+def head_path(heads_dir: str | Path, task: str) -> Path:
+    return Path(heads_dir) / f"{task}.safetensors"
+
+
+@dataclass
+class Head:
+    """A multinomial logistic regression over unit-length sentence embeddings."""
+
+    task: str
+    labels: tuple[str, ...]
+    weight: torch.Tensor  # (classes, dimension)
+    bias: torch.Tensor  # (classes,)
+    layers: tuple[int, ...] = HEAD_LAYERS
+    embedding_model: str = PACKAGE
+    train_hash: str = ""
+    trained_on: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    created_at: str = ""
+
+    @property
+    def digest(self) -> str:
+        """Short content hash: which head produced a result, in its model id."""
+        import numpy as np
+
+        h = hashlib.sha256()
+        h.update(json.dumps([self.task, list(self.labels), list(self.layers)]).encode())
+        for tensor in (self.weight, self.bias):
+            h.update(np.ascontiguousarray(tensor.float().numpy()).tobytes())
+        return h.hexdigest()[:12]
+
+    def predict_proba(self, embeddings: torch.Tensor) -> torch.Tensor:
+        return (embeddings.float() @ self.weight.T + self.bias).softmax(-1)
+
+
+def save_head(head: Head, path: str | Path) -> Path:
+    """Write atomically: a worker loading concurrently never sees half a file."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    created = head.created_at or datetime.datetime.now(datetime.UTC).isoformat(
+        timespec="seconds"
+    )
+    metadata = {
+        "format": FORMAT,
+        "task": head.task,
+        "labels": json.dumps(list(head.labels)),
+        "embedding_model": head.embedding_model,
+        "layers": json.dumps(list(head.layers)),
+        "train_hash": head.train_hash,
+        "trained_on": head.trained_on,
+        "metrics": json.dumps(head.metrics),
+        "created_at": created,
+    }
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    save_file(
+        {
+            "weight": head.weight.float().contiguous(),
+            "bias": head.bias.float().contiguous(),
+        },
+        str(tmp),
+        metadata=metadata,
+    )
+    tmp.chmod(0o644)
+    os.replace(tmp, path)
+    return path
+
+
+def load_head(path: str | Path) -> Head:
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise HeadMissing(f"no classifier head at {path}: run `manage.py train_heads`")
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"{path}: not a triage head (format {meta.get('format')})")
+        weight = f.get_tensor("weight")
+        bias = f.get_tensor("bias")
+    labels = tuple(json.loads(meta["labels"]))
+    if weight.shape[0] != len(labels) or bias.shape != (len(labels),):
+        raise ValueError(
+            f"{path}: {len(labels)} labels but weight {tuple(weight.shape)}"
+        )
+    return Head(
+        task=meta["task"],
+        labels=labels,
+        weight=weight,
+        bias=bias,
+        layers=tuple(json.loads(meta.get("layers") or "[-1]")),
+        embedding_model=meta.get("embedding_model", ""),
+        train_hash=meta.get("train_hash", ""),
+        trained_on=meta.get("trained_on", ""),
+        metrics=json.loads(meta.get("metrics") or "{}"),
+        created_at=meta.get("created_at", ""),
+    )
+
+
+def ensure_heads(heads_dir: str | Path, *, auto_train: bool = True) -> None:
+    """Train both heads from the shipped labelled set when either is missing.
+
+    So a fresh checkout (``make demo``) triages meaningfully without a separate
+    training step; ``manage.py train_heads`` is still how heads are refreshed.
+    """
+    missing = [t for t in TASKS if not head_path(heads_dir, t).is_file()]
+    if not missing:
+        return
+    if not auto_train or not LABELLED_DATA.is_file():
+        raise HeadMissing(
+            f"no {', '.join(missing)} head in {heads_dir}: run `manage.py train_heads`"
+        )
+    from workers.nlp.offline.train import train_heads
+
+    logger.warning(
+        "no %s head in %s: training from %s (run `manage.py train_heads` to refresh)",
+        "/".join(missing),
+        heads_dir,
+        LABELLED_DATA,
+    )
+    train_heads(LABELLED_DATA, heads_dir)
+
+
+def get_head(heads_dir: str | Path, task: str, *, auto_train: bool = True) -> Head:
+    def load() -> Head:
+        ensure_heads(heads_dir, auto_train=auto_train)
+        return load_head(head_path(heads_dir, task))
+
+    return once(("offline", "head", str(Path(heads_dir).resolve()), task), load)
+
+
+def aggregate_sentiment(
+    probs: Sequence[Sequence[float]], labels: Sequence[str] = SENTIMENT_LABELS
+) -> Sentiment:
+    """An email's sentiment from its sentences' probabilities.
+
+    The most negative sentence decides when it is confidently negative: one
+    complaint makes a complaint, whatever courtesy surrounds it ("Thanks in
+    advance", a friendly greeting), and triage would rather over-flag an unhappy
+    customer than average them away. Otherwise the mean over sentences decides.
+    """
+    if not probs:
+        raise ValueError("no sentence probabilities to aggregate")
+    if "NEGATIVE" in labels:
+        neg = labels.index("NEGATIVE")
+        worst = max(row[neg] for row in probs)
+        if worst >= NEGATIVE_THRESHOLD:
+            return {"label": "NEGATIVE", "score": float(worst)}
+    mean = [sum(row[k] for row in probs) / len(probs) for k in range(len(labels))]
+    best = max(range(len(labels)), key=mean.__getitem__)
+    return {"label": labels[best], "score": float(mean[best])}
+
+
+def aggregate_intent(
+    probs: Sequence[Sequence[float]], labels: Sequence[str] = INTENT_LABELS
+) -> Intent:
+    """An email's intent: the sentences' distributions, each weighted by how much
+    it is about a support matter at all (1 - P(other)).
+
+    Greetings, sign-offs and context ("I bought a kettle last month") then barely
+    count, and the request or problem sentences decide; an email made only of
+    "other" sentences stays "other".
+    """
+    if not probs:
+        raise ValueError("no sentence probabilities to aggregate")
+    other = labels.index("other") if "other" in labels else None
+    weights = [
+        1.0 if other is None else max(1.0 - row[other], OTHER_WEIGHT_FLOOR)
+        for row in probs
+    ]
+    total = sum(weights)
+    scores = {
+        label: float(sum(w * row[k] for w, row in zip(weights, probs, strict=True)))
+        / total
+        for k, label in enumerate(labels)
+    }
+    best = max(scores, key=scores.__getitem__)
+    return {"label": best, "score": scores[best], "scores": scores}
+
+
+class _HeadStep:
+    """Shared: split into sentences, embed all sentences of the batch at once."""
+
+    task = ""
+    tiny = False
+
+    def __init__(
+        self,
+        heads_dir: str | Path | None = None,
+        *,
+        encoder: MiniLMEncoder | None = None,
+        auto_train: bool = True,
+    ) -> None:
+        self.heads_dir = Path(heads_dir) if heads_dir else default_heads_dir()
+        self.head = get_head(self.heads_dir, self.task, auto_train=auto_train)
+        self._encoder = encoder or get_encoder()
+        self.revision = self.head.digest
+        self.model_id = f"{PACKAGE} + heads/{self.task}@{self.revision}"
+
+    def sentence_probs(self, texts: list[str]) -> list[list[list[float]]]:
+        """Per text, per sentence, the head's probabilities (in ``head.labels``)."""
+        units: list[str] = []
+        owner: list[int] = []
+        for i, text in enumerate(texts):
+            sentences = [s.text for s in split_sentences(text)]
+            # A blank text still gets a prediction, as the transformers steps give.
+            for sentence in sentences or [text]:
+                units.append(sentence)
+                owner.append(i)
+        features = self._encoder.encode(units, layers=self.head.layers)
+        probs = self.head.predict_proba(features).tolist()
+        grouped: list[list[list[float]]] = [[] for _ in texts]
+        for i, row in zip(owner, probs, strict=True):
+            grouped[i].append(row)
+        return grouped
+
+
+class SentimentHeadStep(_HeadStep):
+    """NEGATIVE / NEUTRAL / POSITIVE per email: ``{"label", "score"}``."""
+
+    name = "sentiment"
+    task = "sentiment"
+
+    def __call__(
+        self, texts: list[str], *, batch_size: int | None = None
+    ) -> list[Sentiment]:
+        # batch_size: accepted for the pipeline's calling convention; the encoder
+        # batches by its own size.
+        if not texts:
+            return []
+        labels = self.head.labels
+        return [aggregate_sentiment(p, labels) for p in self.sentence_probs(texts)]
+
+
+class IntentHeadStep(_HeadStep):
+    """One of the configured intent labels: ``{"label", "score", "scores"}``."""
+
+    name = "intent"
+    task = "intent"
+
+    def __init__(
+        self,
+        heads_dir: str | Path | None = None,
+        *,
+        labels: Sequence[str] | None = None,
+        encoder: MiniLMEncoder | None = None,
+        auto_train: bool = True,
+    ) -> None:
+        super().__init__(heads_dir, encoder=encoder, auto_train=auto_train)
+        wanted = tuple(labels) if labels else self.head.labels
+        unknown = [label for label in wanted if label not in self.head.labels]
+        if unknown:
+            # A head can only say what it was trained on; pretending otherwise
+            # would route tickets on labels it never saw.
+            raise ValueError(
+                f"intent head {self.revision} has no label(s) {unknown}; "
+                "add labelled examples and run `manage.py train_heads`"
+            )
+        self.labels = wanted
+
+    def __call__(
+        self, texts: list[str], *, batch_size: int | None = None
+    ) -> list[Intent]:
+        """One intent per text; a blank text has none (label None, no scores), as
+        the zero-shot step gives."""
+        if not texts:
+            return []
+        keep = [self.head.labels.index(label) for label in self.labels]
+        results: list[Intent] = [
+            {"label": None, "score": 0.0, "scores": {}} for _ in texts
+        ]
+        todo = [i for i, text in enumerate(texts) if text.strip()]
+        per_text = self.sentence_probs([texts[i] for i in todo])
+        for i, probs in zip(todo, per_text, strict=True):
+            # Configured labels may be a subset: renormalise over them.
+            rows = [[row[k] for k in keep] for row in probs]
+            rows = [[p / (sum(row) or 1.0) for p in row] for row in rows]
+            results[i] = aggregate_intent(rows, self.labels)
+        return results
