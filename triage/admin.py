@@ -465,8 +465,19 @@ class MessageAdmin(admin.ModelAdmin):
         if f.concrete and f.name not in {"id", "raw", "html_body"}
     ]
 
+    actions = ("retry_triage",)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.action(description="Retry triage of the selected failed messages")
+    def retry_triage(self, request: HttpRequest, queryset) -> None:
+        ids = services.message_triage_retry(list(queryset.values_list("pk", flat=True)))
+        self.message_user(
+            request,
+            f"{len(ids)} failed message(s) queued for triage again"
+            + ("" if len(ids) == queryset.count() else "; the others had not failed"),
+        )
 
 
 @admin.register(Analysis)

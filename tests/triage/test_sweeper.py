@@ -82,3 +82,45 @@ def test_two_sweepers_at_once_never_pick_the_same_message(settings):
     assert not set(first) & set(second)
     assert len(first) + len(second) == 40
     assert depth == 40  # one real publish per message, none twice
+
+
+def test_approved_drafts_never_sent_are_sent_once(settings, mailoutbox):
+    from tests.factories import ReplyDraftFactory
+    from triage.models import ReplyDraft
+    from triage.services.sweeper import reply_sweep
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.TRIAGE_SWEEP_AFTER = 60
+    stuck = ReplyDraftFactory(status=ReplyDraft.Status.APPROVED, approved_at=old())
+    recent = ReplyDraftFactory(
+        status=ReplyDraft.Status.APPROVED, approved_at=timezone.now()
+    )
+    ReplyDraftFactory(status=ReplyDraft.Status.DRAFTED)
+    assert reply_sweep() == [stuck.pk]  # tasks run in-process here: it is sent
+    stuck.refresh_from_db()
+    assert stuck.status == ReplyDraft.Status.SENT
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == [stuck.ticket.customer_email]
+    assert reply_sweep() == []  # sent: never again
+    recent.refresh_from_db()
+    assert recent.status == ReplyDraft.Status.APPROVED
+
+
+def test_admin_retry_action_revives_failed_messages_only(
+    admin_client, tiny_settings, django_capture_on_commit_callbacks
+):
+    failed = MessageFactory(triage_status="failed", triage_attempts=3)
+    done = MessageFactory(triage_status="triaged")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/admin/triage/message/",
+            {"action": "retry_triage", "_selected_action": [failed.pk, done.pk]},
+            follow=True,
+        )
+    assert "1 failed message(s) queued for triage again" in response.content.decode()
+    failed.refresh_from_db()
+    done.refresh_from_db()
+    # Tasks run in-process in these tests: the revived message is triaged afresh.
+    assert failed.triage_status == Message.TriageStatus.TRIAGED
+    assert failed.triage_attempts == 1
+    assert done.triage_attempts == 0

@@ -10,7 +10,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from triage.models import Message
+from triage.models import Message, ReplyDraft
+from triage.services.replies import reply_enqueue_send
 from triage.services.triage import message_enqueue_triage
 
 logger = logging.getLogger(__name__)
@@ -51,3 +52,27 @@ def triage_sweep(*, limit: int = 500) -> list[int]:
 def _enqueue_all(ids: list[int]) -> None:
     for pk in ids:
         message_enqueue_triage(pk)
+
+
+def reply_sweep(*, limit: int = 200) -> list[int]:
+    """Enqueue the send of drafts approved a while ago but never claimed by a send
+    task (the broker was down at approval, or the task was lost).
+
+    Safe to repeat: the send claims the draft under a row lock, so at most one
+    task ever talks to SMTP for it.
+    """
+    wait = timedelta(seconds=settings.TRIAGE_SWEEP_AFTER)
+    ids = list(
+        ReplyDraft.objects.filter(
+            status=ReplyDraft.Status.APPROVED,
+            approved_at__lt=timezone.now() - wait,
+            send_attempts=0,
+        )
+        .order_by("approved_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in ids:
+        reply_enqueue_send(pk)
+    if ids:
+        logger.info("Sweeper re-enqueued the send of %s approved draft(s)", len(ids))
+    return ids
