@@ -14,7 +14,11 @@ def test_compose_file_declares_the_architecture():
     worker = services["worker"]
     devices = worker["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["driver"] == "nvidia" and "gpu" in devices[0]["capabilities"]
-    assert "--pool=solo" in worker["command"] and "-Q gpu" in worker["command"]
+    assert "--concurrency=1" in worker["command"] and "-Q gpu" in worker["command"]
+    assert "--prefetch-multiplier=1" in worker["command"]
+    assert "default" in services["mailer"]["command"]  # the sweeper's queue
+    assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
+    assert services["flower"]["profiles"] == ["monitoring"]
     assert "celery -A workers beat" in services["beat"]["command"]
     for name in ("web", "worker", "beat"):
         env = services[name]["environment"]
