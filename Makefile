@@ -93,6 +93,7 @@ chromium:
 bench: install
 	$(PY) bench/ingest.py
 	HF_HUB_OFFLINE=1 $(PY) bench/pipeline.py
+	HF_HUB_OFFLINE=1 $(PY) bench/soak.py
 
 lint: install
 	$(PY) -m ruff format --check .

@@ -86,23 +86,23 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
 
 
-def recreate_database(server_url: str) -> None:
+def recreate_database(server_url: str, name: str = BENCH_DB) -> None:
     import psycopg
 
     with psycopg.connect(
         with_database(server_url, "postgres"), autocommit=True
     ) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
 
 
-def drop_database(server_url: str) -> None:
+def drop_database(server_url: str, name: str = BENCH_DB) -> None:
     import psycopg
 
     with psycopg.connect(
         with_database(server_url, "postgres"), autocommit=True
     ) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def free_port() -> int:
