@@ -93,6 +93,9 @@ class DraftInput:
     entities: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
     # The intent label; the offline draft picks its next step by it.
     intent: str = ""
+    # The language of ``email`` ("" when unknown): the analysis language, unless
+    # the translation failed and the draft reads the original.
+    language: str = ""
 
 
 def safe_name(name: str) -> str:

@@ -481,6 +481,11 @@ class _Run:
                 summary=(summaries[i] or {}).get("summary") or "",
                 entities=entities[i] or (),
                 intent=(intents[i] or {}).get("label") or "",
+                language=(
+                    config.analysis_language
+                    if self.on[i] == "translation"
+                    else self.language[i] or ""
+                ),
             )
             for i, email in enumerate(self.emails)
         ]

@@ -18,8 +18,9 @@ pipeline analyses the original.
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 BACKENDS = ("seq2seq", "chat")
 # Output grows with the input; this bounds a runaway (untrained or looping) model.
 MAX_NEW_TOKENS_CAP = 512
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 
 
 class Translation(TypedDict):
@@ -225,8 +227,8 @@ class Translator:
     def _translate_offline(
         self, model_id: str, requests: list[TranslationRequest]
     ) -> list[Translated]:
-        """Each language pair by its offline step (apertium takes whole texts); a
-        pair without one fails for its texts only."""
+        """Each language pair by its offline step; a pair without one fails for its
+        texts only."""
         from workers.nlp.offline.apertium import TranslationUnavailable
 
         out: list[Translated | None] = [None] * len(requests)
@@ -241,16 +243,15 @@ class Translator:
                         f"{model_id} does not translate {source}->{target}"
                     )
                 step = self._offline_step(model_id, source, target)
-                results = step([requests[i].text for i in indices])
                 done = [
                     Translated(
-                        _as_translation(result),
+                        _offline_translate(step, requests[i]),
                         None,
                         step.model_id,
                         step.revision,
                         False,
                     )
-                    for result in results
+                    for i in indices
                 ]
             except Exception as exc:
                 if isinstance(exc, TranslationUnavailable):
@@ -322,15 +323,29 @@ class Translator:
         ]
 
 
-def _as_translation(result: Mapping[str, Any]) -> Translation:
-    """An offline step's result in this module's shape (the same keys)."""
+def _offline_translate(step: Any, request: TranslationRequest) -> Translation:
+    """One text through an offline step (apertium), segment by segment.
+
+    Given a whole text, apertium reorders words across line breaks ("Customer
+    Service\nExample Shop" comes back as "Tienda de\nEjemplo de Servicio de
+    Cliente"). So the text's segments (``split_segments``, as for the neural
+    models) go in one call, one paragraph each, which apertium never reorders
+    across, and are put back between the original separators. Should the
+    paragraphs not come back one for one, each segment is translated alone.
+    """
+    segments = split_segments(request.text)
+    sources = [" ".join(request.text[start:end].split()) for start, end in segments]
+    (whole,) = step(["\n\n".join(sources)])
+    pieces = _PARAGRAPH_BREAK.split(str(whole["text"]).strip())
+    if len(pieces) != len(segments):
+        pieces = [str(result["text"]) for result in step(sources)]
     return {
-        "source_language": result.get("source_language"),
-        "target_language": str(result["target_language"]),
-        "text": str(result["text"]),
-        "skipped": bool(result.get("skipped")),
-        "reason": result.get("reason"),
-        "segments": int(result.get("segments") or 0),
+        "source_language": request.source,
+        "target_language": request.target,
+        "text": join_segments(request.text, segments, pieces),
+        "skipped": False,
+        "reason": None,
+        "segments": len(segments),
     }
 
 

@@ -117,6 +117,10 @@ def test_sanitise_keeps_only_allowed_addresses():
         ("Thank you, we offer a discount voucher.", []),
         # The first kept sentence must apologise or thank.
         ("The figure is nice.", []),
+        # ... as the shop, to the customer (SmolLM2 also narrates).
+        ("The customer apologizes for not following instructions.", []),
+        ("The customer has apologized for their mistake.", []),
+        ("Sorry for the trouble with the figure.", []),
         # A vocative naming the customer is stripped: the greeting is ours.
         (
             "Bumblebee, I'm sorry for any inconvenience you may have experienced.",

@@ -8,11 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from triage.model_profiles import (
-    hub_reachable,
-    offline_profile_installed,
-    resolve_models,
-)
+from triage.model_profiles import hub_reachable, resolve_models
 
 BANNER = "!" * 78
 
@@ -49,15 +45,54 @@ class Command(BaseCommand):
 
     def _pick_models(self) -> None:
         if "TRIAGE_MODELS" in os.environ:
-            self.stdout.write(f"Models: TRIAGE_MODELS={settings.TRIAGE_MODELS_PROFILE}")
+            profile = settings.TRIAGE_MODELS_PROFILE
+            self.stdout.write(f"Models: TRIAGE_MODELS={profile}")
+            if profile == "tiny":
+                call_command("build_tiny_models")
+                self.stderr.write(
+                    self.style.ERROR(
+                        f"\n{BANNER}\nTINY RANDOM-WEIGHT models: every label, entity,"
+                        " answer and draft you will see is MEANINGLESS.\n"
+                        f"{BANNER}\n"
+                    )
+                )
             return
         if hub_reachable():
             self.stdout.write("Hugging Face Hub reachable: using the seed's models.")
             return
         # Offline: never try to download.
         os.environ["HF_HUB_OFFLINE"] = "1"
+        from triage.model_profiles import offline_profile_installed
+
         if offline_profile_installed():
-            self._use_offline_profile()
+            # The offline profile (DESIGN §8): real packaged models; the heads are
+            # trained on the shipped labelled sentences if missing (a few seconds).
+            from workers.nlp.offline.apertium import available_modes
+            from workers.nlp.offline.heads import TASKS, head_path
+
+            heads_dir = settings.TRIAGE_HEADS_DIR
+            if not all(head_path(heads_dir, task).is_file() for task in TASKS):
+                self.stdout.write(f"Training the offline heads in {heads_dir}")
+                call_command("train_heads", out=heads_dir)
+            settings.TRIAGE_MODELS = resolve_models(
+                "offline", tiny_dir=settings.TRIAGE_TINY_DIR, heads_dir=heads_dir
+            )
+            pairs = ", ".join(sorted(available_modes())) or "none: no apertium"
+            self.stdout.write("Models: OFFLINE profile (Hub unreachable)")
+            self.stderr.write(
+                self.style.WARNING(
+                    f"\n{BANNER}\n"
+                    "The Hugging Face Hub is unreachable, so this demo triages with\n"
+                    "the OFFLINE profile: sentiment and intent by MiniLM + heads\n"
+                    "trained on data/labelled, answer and summary by MiniLM sentence\n"
+                    "selection, entities by spaCy, drafts by SmolLM2-135M (or a\n"
+                    "template). Translation is LIMITED to the pairs apertium has\n"
+                    f"installed ({pairs}); mail in other languages is analysed\n"
+                    "untranslated. TRIAGE_MODELS=hub uses the seed's models (network\n"
+                    "or a mirror), TRIAGE_MODELS=tiny the random-weight test models.\n"
+                    f"{BANNER}\n"
+                )
+            )
             return
         # Not even the packaged models: tiny local models keep the demo runnable.
         call_command("build_tiny_models")
@@ -72,35 +107,6 @@ class Command(BaseCommand):
                 "are MEANINGLESS: they only show the pipeline working end to end.\n"
                 "Set TRIAGE_MODELS=hub on a host with network (or point\n"
                 "TRIAGE_MODEL_<STEP> at local model folders) for real results.\n"
-                f"{BANNER}\n"
-            )
-        )
-
-    def _use_offline_profile(self) -> None:
-        """The offline profile (DESIGN §8): real packaged models, heads trained on
-        the shipped labelled sentences if there are none yet (a few seconds)."""
-        from workers.nlp.offline.apertium import available_modes
-        from workers.nlp.offline.heads import TASKS, head_path
-
-        heads_dir = settings.TRIAGE_HEADS_DIR
-        if not all(head_path(heads_dir, task).is_file() for task in TASKS):
-            self.stdout.write(f"Training the sentiment and intent heads in {heads_dir}")
-            call_command("train_heads", out=heads_dir)
-        settings.TRIAGE_MODELS = resolve_models(
-            "offline", tiny_dir=settings.TRIAGE_TINY_DIR, heads_dir=heads_dir
-        )
-        pairs = ", ".join(sorted(available_modes())) or "none: apertium not installed"
-        self.stderr.write(
-            self.style.WARNING(
-                f"\n{BANNER}\n"
-                "The Hugging Face Hub is unreachable, so this demo triages with the\n"
-                "OFFLINE profile: sentiment and intent by MiniLM + heads trained on\n"
-                "data/labelled, answer and summary by MiniLM sentence selection,\n"
-                "entities by spaCy, drafts by SmolLM2-135M (or a template).\n"
-                "Translation is LIMITED to the pairs apertium has installed\n"
-                f"({pairs}); other languages are analysed untranslated.\n"
-                "Set TRIAGE_MODELS=hub on a host with network for the seed's models,\n"
-                "or TRIAGE_MODELS=tiny for the random-weight smoke-test models.\n"
                 f"{BANNER}\n"
             )
         )

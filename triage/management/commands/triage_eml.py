@@ -22,6 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args, file: Path, json: bool, **options) -> None:
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
+        self._offline_fallback()
         from workers.config import pipeline_config  # loads torch lazily: CLI only
         from workers.nlp import run_pipeline
 
@@ -44,6 +45,42 @@ class Command(BaseCommand):
             self.stdout.write(_dumps(report))
             return
         self._print(report)
+
+    def _offline_fallback(self) -> None:
+        """No profile chosen (TRIAGE_MODELS unset, the settings' models still the
+        Hub defaults) and no Hub: the offline profile (DESIGN §8) rather than Hub
+        ids that cannot load."""
+        import os
+
+        from django.conf import settings
+
+        from triage.model_profiles import (
+            hub_reachable,
+            offline_profile_installed,
+            resolve_models,
+        )
+
+        hub_defaults = resolve_models("hub", tiny_dir=settings.TRIAGE_TINY_DIR)
+        chosen = "TRIAGE_MODELS" in os.environ or hub_defaults != settings.TRIAGE_MODELS
+        if chosen or hub_reachable():
+            return
+        if not offline_profile_installed():
+            self.stderr.write(
+                "Hugging Face Hub unreachable and the offline profile's packages are "
+                "not installed: steps whose model cannot load will fail."
+            )
+            return
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        settings.TRIAGE_MODELS = resolve_models(
+            "offline",
+            tiny_dir=settings.TRIAGE_TINY_DIR,
+            heads_dir=settings.TRIAGE_HEADS_DIR,
+        )
+        self.stderr.write(
+            "Hugging Face Hub unreachable and TRIAGE_MODELS unset: using the OFFLINE "
+            "profile (MiniLM heads, spaCy, SmolLM2 or template; translation only "
+            "where apertium has the pair)."
+        )
 
     def _print(self, report: dict) -> None:
         self.stdout.write(f"{report['file']}: {report['subject']} <{report['from']}>")

@@ -9,9 +9,12 @@ own words, from a grounded prompt (customer's name, request sentence, summary,
 entities; the email fenced as quoted data). Every generated sentence is checked
 against the email and the shop's settings and dropped if it names anything that is
 not there, quotes a number, link or address that is not there, decides an outcome,
-or speaks as the customer. Greeting, acknowledgement of the request, next step and
-signature are fixed text around it. When no generated sentence survives, or the
-package is not installed, the draft is the template alone (``backend: template``).
+or speaks as the customer or about them. Greeting, acknowledgement of the request,
+next step and signature are fixed text around it. When no generated sentence
+survives, or the package is not installed, the draft is the template alone
+(``backend: template``). Mail in another language that could not be translated
+(``text_language``) gets the template without grounding: the English models'
+reading of it is noise.
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ MAX_GENERATED_CHARS = 300
 # parameters lose the thread long before that.
 MAX_EMAIL_CHARS = 1500
 MAX_NAME_CHARS = 60
+# What MiniLM, spaCy's en_core_web_sm and SmolLM2 read.
+TEXT_LANGUAGE = "en"
 
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 URL_RE = re.compile(
@@ -77,6 +82,13 @@ CUSTOMER_VOICE_RE = re.compile(
     re.IGNORECASE,
 )
 APOLOGY_RE = re.compile(r"\b(sorry|apologi[sz]e|apologies|thank|understand|appreciate)")
+# ... and it must be the shop speaking to the customer: SmolLM2 also narrates ("The
+# customer apologizes for not following instructions"), which passes every other
+# check.
+THIRD_PERSON_RE = re.compile(
+    r"\b(the customer|customers?'s?|the client|the shop|the store)\b", re.IGNORECASE
+)
+ADDRESSES_RE = re.compile(r"\b(we|we're|our|us|i|i'm|you|your)\b", re.IGNORECASE)
 PLACEHOLDER_RE = re.compile(r"[\[\]{}<>|#*_]")
 SIGN_OFF_RE = re.compile(
     r"^(best|kind|warm)?\s*(regards|wishes)|^sincerely|^yours|^cheers", re.IGNORECASE
@@ -313,6 +325,13 @@ def _topic(grounding: Mapping[str, Any], answer: str) -> str:
     return "other"
 
 
+def _readable(email: Mapping[str, Any]) -> bool:
+    """Whether the email's text is English (or of unknown language): what the
+    offline models read. ``text_language`` is the language of ``text``."""
+    language = str(email.get("text_language") or "").lower()
+    return not language or language == TEXT_LANGUAGE
+
+
 def customer_name(email: Mapping[str, Any], grounding: Mapping[str, Any]) -> str:
     """The From name; else a person named in the sign-off; else empty."""
     name = _clean_line(email.get("customer_name") or "", MAX_NAME_CHARS)
@@ -384,6 +403,8 @@ def _reject_reason(sentence: str, words: frozenset[str], digits: frozenset[str])
         return "decides an outcome"
     if CUSTOMER_VOICE_RE.search(sentence):
         return "speaks as the customer"
+    if THIRD_PERSON_RE.search(sentence):
+        return "speaks about the customer, not to them"
     tokens = re.findall(r"[\w']+", sentence)
     for position, token in enumerate(tokens):
         lower = token.lower()
@@ -430,6 +451,8 @@ def validate_generated(
         reason = _reject_reason(text, words, digits)
         if not reason and not kept and not APOLOGY_RE.search(text.lower()):
             reason = "no apology"
+        if not reason and not kept and not ADDRESSES_RE.search(text):
+            reason = "not addressed to the customer"
         if reason:
             logger.debug("dropped generated sentence (%s): %r", reason, text)
             continue
@@ -551,9 +574,10 @@ class DraftStep:
 
         ``step(items, settings)``, workers.nlp.pipeline's draft steps: ``items``
         are DraftInput-like (email, customer_name, customer_email, answer,
-        summary, entities, optionally intent) and ``settings`` DraftSettings-like
-        (shop_name, shop_email, agent_signature, max_chars). Returns the draft texts;
-        ``last_backends`` then says which backend wrote each.
+        summary, entities, optionally intent and language) and ``settings``
+        DraftSettings-like (shop_name, shop_email, agent_signature, max_chars).
+        Returns the draft texts; ``last_backends`` then says which backend wrote
+        each.
         """
         if settings is None:
             return self.draft(
@@ -569,6 +593,7 @@ class DraftStep:
                     "text": item.email,
                     "customer_name": item.customer_name,
                     "customer_email": item.customer_email,
+                    "text_language": getattr(item, "language", "") or "",
                 }
                 for item in items
             ],
@@ -600,15 +625,25 @@ class DraftStep:
     ) -> list[Draft]:
         if len(emails) != len(grounding):
             raise ValueError(f"{len(emails)} emails but {len(grounding)} groundings")
+        # Text in another language (untranslated: no model for the pair) is
+        # nothing the English models understand: their answer, entities and
+        # summary of it are noise, and SmolLM2 given it invents. Such mail gets
+        # the plain template, grounded in nothing but the customer's name.
+        grounding = [
+            g if _readable(e) else {} for e, g in zip(emails, grounding, strict=True)
+        ]
         generated: list[str] = [""] * len(emails)
-        if self._lm is not None and emails:
-            generated = self._lm.generate(
+        todo = [i for i, e in enumerate(emails) if _readable(e)]
+        if self._lm is not None and todo:
+            written = self._lm.generate(
                 [
-                    build_prompt(e, g, shop_name=shop_name)
-                    for e, g in zip(emails, grounding, strict=True)
+                    build_prompt(emails[i], grounding[i], shop_name=shop_name)
+                    for i in todo
                 ],
                 max_new_tokens=self.max_new_tokens,
             )
+            for i, text in zip(todo, written, strict=True):
+                generated[i] = text
         drafts: list[Draft] = []
         for email, ground, raw in zip(emails, grounding, generated, strict=True):
             drafts.append(

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from workers.nlp.intent import DEFAULT_INTENT_LABELS
 from workers.nlp.offline._once import once
 from workers.nlp.offline.embeddings import PACKAGE, MiniLMEncoder, get_encoder
 from workers.nlp.offline.sentences import split_sentences
@@ -34,16 +35,8 @@ logger = logging.getLogger(__name__)
 
 FORMAT = "triage-head/1"
 SENTIMENT_LABELS: tuple[str, ...] = ("NEGATIVE", "NEUTRAL", "POSITIVE")
-INTENT_LABELS: tuple[str, ...] = (
-    "refund",
-    "exchange",
-    "wrong item",
-    "damaged",
-    "late delivery",
-    "billing",
-    "account",
-    "other",
-)
+# The same default labels as the zero-shot intent step; a team may configure others.
+INTENT_LABELS: tuple[str, ...] = DEFAULT_INTENT_LABELS
 TASKS: tuple[str, ...] = ("sentiment", "intent")
 # Features: the sentence embedding (last layer) and the mean of layer 4 of 6. The
 # last layer is tuned for topic similarity; a middle layer keeps more of the wording
