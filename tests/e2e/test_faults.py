@@ -149,6 +149,8 @@ def test_hung_step_is_cut_off_retried_and_the_worker_keeps_serving(
     # and are enforced by a pool with a supervising parent (prefork), not solo.
     monkeypatch.setattr(triage_message, "soft_time_limit", 3)
     monkeypatch.setattr(triage_message, "time_limit", 6)
+    # Celery caches a task's publish options (limits included) on first use.
+    monkeypatch.setattr(triage_message, "_exec_options", None)
     worker = workers(
         pool="prefork",
         TRIAGE_FAULT_INJECTION="hang:HANGMARK",
