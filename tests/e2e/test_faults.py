@@ -145,12 +145,7 @@ def test_hung_step_is_cut_off_retried_and_the_worker_keeps_serving(
 ):
     from workers.tasks import triage_message
 
-    # Time limits travel in the task message, set by the publisher (this process),
-    # and are enforced by a pool with a supervising parent (prefork), not solo.
-    monkeypatch.setattr(triage_message, "soft_time_limit", 3)
-    monkeypatch.setattr(triage_message, "time_limit", 6)
-    # Celery caches a task's publish options (limits included) on first use.
-    monkeypatch.setattr(triage_message, "_exec_options", None)
+    # Time limits need a pool with a supervising parent (prefork), not solo.
     worker = workers(
         pool="prefork",
         TRIAGE_FAULT_INJECTION="hang:HANGMARK",
@@ -159,11 +154,23 @@ def test_hung_step_is_cut_off_retried_and_the_worker_keeps_serving(
         TRIAGE_MAX_ATTEMPTS="2",
         TRIAGE_RETRY_BACKOFF="0.2",
     )
-    hung = ingest("HANGMARK my invoice is wrong")
-    (hung,) = wait_final([hung.pk], timeout=90, log=worker.log)
+    # Warm the child up under the normal limits: loading models takes longer
+    # than the short limit below.
+    (warm,) = wait_final([ingest("My parcel never arrived.", 1).pk], log=worker.log)
+    assert warm.triage_status == Message.TriageStatus.TRIAGED, warm.triage_error
+
+    # Time limits travel in the task message, set by the publisher (this process);
+    # Celery caches a task's publish options on first use, so reset them.
+    with monkeypatch.context() as patch:
+        patch.setattr(triage_message, "soft_time_limit", 3)
+        patch.setattr(triage_message, "time_limit", 6)
+        patch.setattr(triage_message, "_exec_options", None)
+        hung = ingest("HANGMARK my invoice is wrong", 2)
+        (hung,) = wait_final([hung.pk], timeout=90, log=worker.log)
     assert hung.triage_status == Message.TriageStatus.FAILED
     assert hung.triage_attempts == 2
     assert "SoftTimeLimitExceeded" in hung.triage_error
-    after = ingest("My parcel never arrived.")
+
+    after = ingest("My parcel is still missing.", 3)
     (after,) = wait_final([after.pk], timeout=60, log=worker.log)
     assert after.triage_status == Message.TriageStatus.TRIAGED, after.triage_error

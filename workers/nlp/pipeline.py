@@ -37,6 +37,7 @@ from workers.nlp.draft import (
     scrub,
     shop_domain,
 )
+from workers.nlp.errors import is_interrupt
 from workers.nlp.generation import sorted_call
 from workers.nlp.intent import DEFAULT_INTENT_LABELS, IntentStep
 from workers.nlp.language import DEFAULT_LANGUAGES, get_detector
@@ -330,6 +331,8 @@ class _Run:
             if len(partials) != len(self.emails):
                 raise RuntimeError(f"{len(partials)} results for {len(self.emails)}")
         except Exception as exc:
+            if is_interrupt(exc):
+                raise
             logger.exception(
                 "step %s failed for a batch of %s emails", step, len(self.emails)
             )
@@ -542,6 +545,8 @@ class _Run:
             try:
                 done = dict(zip(wanted, self._translator()(requests), strict=True))
             except Exception as exc:  # e.g. a bad backend name
+                if is_interrupt(exc):
+                    raise
                 logger.exception("draft translation failed")
                 error = f"{type(exc).__name__}: {exc}"
                 done = {key: Translated(None, error, "", None, False) for key in wanted}

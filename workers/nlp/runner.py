@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
+from workers.nlp.errors import is_interrupt
 from workers.nlp.registry import STEPS, get_step
 from workers.nlp.tiny import is_tiny
 
@@ -61,6 +62,8 @@ def run_steps(
                     f"{step} returned {len(results)} results for {len(ordered)} texts"
                 )
         except Exception as exc:
+            if is_interrupt(exc):
+                raise
             logger.exception(
                 "step %s failed for a batch of %s texts (model %r)",
                 step,

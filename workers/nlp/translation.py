@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
+from workers.nlp.errors import is_interrupt
 from workers.nlp.generation import CausalGenerator, Seq2SeqGenerator
 from workers.nlp.offline import build_step, is_offline, parse_spec
 from workers.nlp.registry import load_once
@@ -178,6 +179,8 @@ class Translator:
             try:
                 done = self._translate_group(model_id, batch)
             except Exception as exc:
+                if is_interrupt(exc):
+                    raise
                 logger.exception(
                     "translation with %s failed for %s texts", model_id, len(batch)
                 )
@@ -254,6 +257,8 @@ class Translator:
                     for i in indices
                 ]
             except Exception as exc:
+                if is_interrupt(exc):
+                    raise
                 if isinstance(exc, TranslationUnavailable):
                     logger.warning("%s: %s", model_id, exc)
                 else:
