@@ -11,16 +11,10 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-INTENTS = (
-    "refund",
-    "exchange",
-    "wrong item",
-    "damaged",
-    "late delivery",
-    "billing",
-    "account",
-    "other",
-)
+sys.path.insert(0, str(HERE.parent.parent))
+
+from workers.nlp.intent import DEFAULT_INTENT_LABELS as INTENTS  # noqa: E402
+
 SENTIMENTS = ("negative", "neutral", "positive")
 
 
