@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+
+# Under CI=true a skip is a failure unless allow-listed (tests/ci.py says why).
+from tests.ci import (  # noqa: F401 - pytest finds the hooks by name here
+    in_ci,
+    pytest_collectreport,
+    pytest_configure,
+    pytest_runtest_logreport,
+    pytest_runtest_setup,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+)
 
 # Nothing in the suite may reach the Hugging Face Hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -13,18 +25,62 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
-SHARED_CORPUS = REPO.parent / "shared" / "corpus"
+# The real third-party payloads (../shared/corpus); TRIAGE_SHARED_CORPUS points
+# elsewhere (e.g. /nonexistent, to see what a run without it does).
+SHARED_CORPUS = Path(
+    os.environ.get("TRIAGE_SHARED_CORPUS", REPO.parent / "shared" / "corpus")
+)
+NO_SHARED_CORPUS = f"../shared/corpus is absent ({SHARED_CORPUS} not found)"
 TINY_DIR = Path(os.environ.get("TRIAGE_TINY_DIR", REPO / "var" / "models" / "tiny"))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     # CI must exercise the real services; a silent fallback would hide a broken run.
-    if os.environ.get("CI") == "true":
-        missing = [
-            v for v in ("DATABASE_URL", "CELERY_BROKER_URL") if not os.environ.get(v)
-        ]
-        if missing:
-            raise pytest.UsageError(f"CI=true but {', '.join(missing)} unset")
+    if in_ci():
+        problems = service_problems(os.environ)
+        if problems:
+            raise pytest.UsageError("CI=true but " + "; ".join(problems))
+
+
+def service_problems(env: Mapping[str, str]) -> list[str]:
+    """Why DATABASE_URL / CELERY_BROKER_URL are not a PostgreSQL and a Redis that
+    answer (empty when they are). Set is not enough: sqlite:// or memory:// would
+    make the PostgreSQL and Redis tests skip."""
+    problems = []
+    database = env.get("DATABASE_URL", "")
+    broker = env.get("CELERY_BROKER_URL", "")
+    if not database.startswith(("postgres://", "postgresql://")):
+        problems.append(f"DATABASE_URL is not a PostgreSQL URL ({database!r})")
+    else:
+        import dj_database_url
+        import psycopg
+
+        db = dj_database_url.parse(database)
+        try:
+            # The server's own database: the test database is created later.
+            psycopg.connect(
+                host=db["HOST"] or "127.0.0.1",
+                port=db["PORT"] or 5432,
+                user=db["USER"] or None,
+                password=db["PASSWORD"] or None,
+                dbname="postgres",
+                connect_timeout=5,
+            ).close()
+        except psycopg.Error as error:
+            problems.append(f"PostgreSQL at DATABASE_URL does not answer ({error})")
+    if not broker.startswith(("redis://", "rediss://")):
+        problems.append(f"CELERY_BROKER_URL is not a Redis URL ({broker!r})")
+    else:
+        import redis
+
+        client = redis.Redis.from_url(broker, socket_connect_timeout=5)
+        try:
+            client.ping()
+        except redis.RedisError as error:
+            problems.append(f"Redis at CELERY_BROKER_URL does not answer ({error})")
+        finally:
+            client.close()
+    return problems
 
 
 @pytest.fixture(scope="session")

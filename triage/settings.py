@@ -175,9 +175,19 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 # Publishing must not hang a webhook when Redis is down: fail fast, the sweeper
-# (a later issue) re-enqueues messages left in `received`.
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2}
+# re-enqueues messages left in `received`. Kombu's defaults retry the connection
+# for broker_connection_timeout (2 s) and a silent host for the OS connect timeout;
+# this bounds one publish attempt (connect included) to TRIAGE_PUBLISH_TIMEOUT,
+# two attempts in all (bench/broker_down.py measures the cost per ingest).
+TRIAGE_PUBLISH_TIMEOUT = float(os.environ.get("TRIAGE_PUBLISH_TIMEOUT", "0.25"))
+CELERY_BROKER_CONNECTION_TIMEOUT = TRIAGE_PUBLISH_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = TRIAGE_PUBLISH_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS["connect_retries_timeout"] = TRIAGE_PUBLISH_TIMEOUT
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0.1,
+    "interval_step": 0.1,
+}
 
 # --- Triage ----------------------------------------------------------------------
 TRIAGE_TINY_DIR = Path(os.environ.get("TRIAGE_TINY_DIR", VAR_DIR / "models" / "tiny"))

@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.ci import NO_SERVICES, need
 from tests.e2e.processes import CeleryWorker, reset_broker, worker_env
 from tests.smtp import SmtpCapture
 
@@ -44,8 +45,10 @@ def smtp_server(settings) -> Iterator[SmtpCapture]:
 def celery_worker_process(
     transactional_db, tiny_models, smtp_server
 ) -> Iterator[CeleryWorker]:
-    if connection.vendor != "postgresql" or settings.CELERY_TASK_ALWAYS_EAGER:
-        pytest.skip("needs PostgreSQL (DATABASE_URL) and Redis (CELERY_BROKER_URL)")
+    need(
+        connection.vendor == "postgresql" and not settings.CELERY_TASK_ALWAYS_EAGER,
+        NO_SERVICES,
+    )
     reset_broker()
     worker = CeleryWorker(
         worker_env(
@@ -80,11 +83,10 @@ def chromium(django_db_setup) -> Iterator[Any]:
     refuses ORM calls under a running loop unless told it is safe here (it is:
     the tests' ORM calls are plain synchronous code between page actions).
     """
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} missing: `make test` installs Debian's chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    need(
+        Path(CHROMIUM).exists(),
+        f"chromium is absent ({CHROMIUM}; `make chromium` installs Debian's)",
+    )
     from playwright.sync_api import sync_playwright
 
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")

@@ -12,13 +12,13 @@ hub models print for this email), not output of any model run by these tests.
 from __future__ import annotations
 
 import re
-import time
 from email.message import EmailMessage
 
 import pytest
 
 from tests.conftest import REPO
 from tests.factories import ReplyDraftFactory, UserFactory, make_eml
+from tests.waiting import wait_until
 from triage.models import Analysis, Message, ReplyDraft
 from triage.services import analysis_save, email_ingest, roles_sync
 
@@ -431,10 +431,12 @@ def test_approval_is_sent_by_the_real_mail_worker_once(
     from workers.tasks import send_reply
 
     message = email_ingest(sample_bytes("01-bumblebee.eml"), source="e2e").message
-    deadline = time.monotonic() + 180
-    while Message.objects.get(pk=message.pk).triage_status != "triaged":
-        assert time.monotonic() < deadline, celery_worker_process.log
-        time.sleep(0.3)
+    wait_until(
+        lambda: Message.objects.get(pk=message.pk).triage_status == "triaged",
+        timeout=180,
+        what="the worker triages the mail",
+        log=lambda: celery_worker_process.log,
+    )
     draft = ReplyDraftFactory(
         in_reply_to_message=message,
         created_by=ReplyDraft.Author.AGENT,
@@ -449,16 +451,20 @@ def test_approval_is_sent_by_the_real_mail_worker_once(
     page.wait_for_selector("text=Approved. The reply is sent once")
 
     assert len(smtp_server.wait_for(1, timeout=60)) == 1, celery_worker_process.log
-    deadline = time.monotonic() + 30
-    while ReplyDraft.objects.get(pk=draft.pk).status != ReplyDraft.Status.SENT:
-        assert time.monotonic() < deadline, celery_worker_process.log
-        time.sleep(0.2)
+    wait_until(
+        lambda: ReplyDraft.objects.get(pk=draft.pk).status == ReplyDraft.Status.SENT,
+        timeout=30,
+        what="the draft is marked sent",
+        log=lambda: celery_worker_process.log,
+    )
     # The same task delivered again (a redelivery, a duplicate publish): no mail.
     send_reply.delay(draft.pk)
-    deadline = time.monotonic() + 60
-    while "'already_sent'" not in celery_worker_process.log:
-        assert time.monotonic() < deadline, celery_worker_process.log
-        time.sleep(0.2)
+    wait_until(
+        lambda: "'already_sent'" in celery_worker_process.log,
+        timeout=60,
+        what="the redelivered send is refused",
+        log=lambda: celery_worker_process.log,
+    )
     assert len(smtp_server.wait_for(2, timeout=2)) == 1
     [mail] = smtp_server.received
     assert mail.message["In-Reply-To"] == BUMBLEBEE_ID

@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
+from tests.ci import NO_SERVICES, need
 from tests.e2e.processes import CeleryWorker, PrivateRedis, reset_broker, worker_env
 from tests.factories import make_eml
 from triage.models import Analysis, AuditEvent, Message
@@ -22,8 +23,11 @@ FINAL = {Message.TriageStatus.TRIAGED, Message.TriageStatus.FAILED}
 
 @pytest.fixture(autouse=True)
 def _needs_services(tiny_models):
-    if connection.vendor != "postgresql" or django_settings.CELERY_TASK_ALWAYS_EAGER:
-        pytest.skip("needs PostgreSQL (DATABASE_URL) and Redis (CELERY_BROKER_URL)")
+    need(
+        connection.vendor == "postgresql"
+        and not django_settings.CELERY_TASK_ALWAYS_EAGER,
+        NO_SERVICES,
+    )
 
 
 @pytest.fixture
@@ -96,16 +100,15 @@ def test_broker_outage_loses_nothing_and_the_sweeper_recovers(
     settings.CELERY_BROKER_URL = redis.url
     app._after_fork()  # drop pooled connections to the shared Redis
     try:
-        started = time.monotonic()
+        # What each ingest costs meanwhile (TRIAGE_PUBLISH_TIMEOUT) is measured by
+        # bench/broker_down.py, not asserted here.
         messages = [
             ingest(f"Order {n} arrived broken, refund please.", n) for n in range(20)
         ]
-        elapsed = time.monotonic() - started
         assert all(m.pk for m in messages)  # stored despite the outage
         stored = Message.objects.filter(pk__in=[m.pk for m in messages])
         assert stored.filter(triage_status="received").count() == 20
         assert stored.filter(triage_enqueued_at__isnull=True).count() == 20
-        assert elapsed < 60, f"ingest blocked on the dead broker for {elapsed:.0f}s"
 
         redis.start()
         app._after_fork()

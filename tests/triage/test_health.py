@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.ci import NO_REDIS, need
 from tests.factories import MessageFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,8 +31,7 @@ def test_healthz_is_503_when_the_broker_is_unreachable(client, settings):
 
 
 def test_healthz_counts_queued_tasks(client, settings):
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        pytest.skip("needs Redis (CELERY_BROKER_URL)")
+    need(not settings.CELERY_TASK_ALWAYS_EAGER, NO_REDIS)
     from workers.celery import app
 
     with app.connection_for_write() as conn:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ci import need
 from tests.conftest import REPO
 from tests.factories import make_eml
 from triage.models import Message
@@ -102,11 +103,8 @@ def dovecot() -> Iterator[Dovecot]:
     binary = shutil.which("dovecot") or (
         "/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None
     )
-    if binary is None:
-        message = "dovecot not installed (make test installs dovecot-imapd)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    need(binary, "dovecot is absent (`make dovecot` installs dovecot-imapd)")
+    assert binary is not None
     base = Path(tempfile.mkdtemp(prefix="triage-dovecot-"))
     # Dovecot never stores mail as root: as root, deliver as its own user.
     if os.geteuid() == 0:

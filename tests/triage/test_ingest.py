@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from tests.conftest import SHARED_CORPUS
+from tests.ci import NO_POSTGRES, need, needs
+from tests.conftest import NO_SHARED_CORPUS, SHARED_CORPUS
 from tests.factories import make_eml
 from triage.models import Attachment, AuditEvent, Message, Ticket
 from triage.services import email_ingest
@@ -127,8 +128,7 @@ def test_exception_after_insert_publishes_no_task(django_capture_on_commit_callb
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicates_give_one_row_and_one_triage(tiny_settings):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs a server database for real concurrency")
+    need(connection.vendor == "postgresql", NO_POSTGRES)
     raw = make_eml(message_id="<race@example.com>")
     barrier = threading.Barrier(4)
     results: list[bool] = []
@@ -294,7 +294,7 @@ def test_mail_without_message_id_dedupes_on_its_bytes():
     assert not again.created and again.message.pk == first.message.pk
 
 
-@pytest.mark.skipif(not SHARED_CORPUS.exists(), reason="../shared/corpus not present")
+@needs(SHARED_CORPUS.exists(), NO_SHARED_CORPUS)
 def test_shared_corpus_ingests():
     files = sorted(p for p in (SHARED_CORPUS / "mime").rglob("*") if p.is_file())
     assert files

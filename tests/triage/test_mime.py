@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import SAMPLES, SHARED_CORPUS
+from tests.ci import needs
+from tests.conftest import NO_SHARED_CORPUS, SAMPLES, SHARED_CORPUS
 from triage.mime import (
     ArchiveLimits,
     archive_risk,
@@ -89,7 +90,7 @@ def test_all_shipped_samples_parse():
         parse_email(path.read_bytes())
 
 
-@pytest.mark.skipif(not SHARED_CORPUS.exists(), reason="../shared/corpus not present")
+@needs(SHARED_CORPUS.exists(), NO_SHARED_CORPUS)
 def test_shared_corpus_parses_without_exceptions():
     files = [p for p in (SHARED_CORPUS / "mime").rglob("*") if p.is_file()]
     assert files

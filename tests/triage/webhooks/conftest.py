@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED_CORPUS
+from tests.ci import NO_REDIS, need, needs
+from tests.conftest import NO_SHARED_CORPUS, SHARED_CORPUS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WEBHOOK_CORPUS = SHARED_CORPUS / "webhooks"
-needs_shared_corpus = pytest.mark.skipif(
-    not WEBHOOK_CORPUS.exists(), reason="../shared/corpus not present"
-)
+needs_shared_corpus = needs(WEBHOOK_CORPUS.exists(), NO_SHARED_CORPUS)
 
 BASIC_AUTH = "inbound:correct-horse-battery"
 MAILGUN_KEY = "mailgun-signing-key-for-tests"
@@ -116,8 +115,7 @@ class Queue:
 def published() -> Iterator[Queue]:
     """Tasks go to Redis for real (not in-process) and are counted there."""
     url = os.environ.get("CELERY_BROKER_URL", "")
-    if not url.startswith("redis"):
-        pytest.skip("needs Redis (CELERY_BROKER_URL)")
+    need(url.startswith("redis"), NO_REDIS)
     import redis
 
     from workers.celery import app

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from tests.ci import NO_POSTGRES, need
 from tests.factories import make_eml
 from tests.triage.webhooks.conftest import (
     fixture_json,
@@ -21,8 +22,7 @@ from triage.models import Message, WebhookReplay
 
 @pytest.fixture
 def postgres(transactional_db):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs a server database for real concurrency (DATABASE_URL)")
+    need(connection.vendor == "postgresql", NO_POSTGRES)
 
 
 def post_mime(body: bytes):

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -170,10 +169,7 @@ def test_current_models_are_not_rebuilt(tiny_models):
 
 
 def test_build_is_reproducible_and_force_or_stale_rebuilds(tiny_models, tmp_path):
-    started = time.perf_counter()
     fresh = build_tiny_models(tmp_path)
-    # A few seconds at most, torch/transformers imports included (already done).
-    assert time.perf_counter() - started < 30
     for step in STEP_NAMES:
         ours = load_file(Path(fresh[step]) / "model.safetensors")
         cached = load_file(Path(tiny_models[step]) / "model.safetensors")

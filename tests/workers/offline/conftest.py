@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
 import pytest
+
+from tests.ci import need
 
 # DESIGN.md §1, verbatim: the acceptance email (never in the training data).
 BUMBLEBEE = (
@@ -24,6 +25,9 @@ BUMBLEBEE_EMAIL = {
     "customer_name": "Bumblebee",
     "customer_email": "bumblebee@autobots.example.com",
 }
+NO_APERTIUM = (
+    "apertium (with apertium-eng-spa) is absent: `make install` as root installs it"
+)
 SHOP = {
     "shop_name": "Example Shop",
     "shop_email": "support@example-shop.test",
@@ -34,11 +38,7 @@ SHOP = {
 def require(module: str, why: str) -> None:
     """Skip without ``module``; under CI=true its absence is a failure (the
     Makefile installs it there, so a skip would hide a broken install)."""
-    if importlib.util.find_spec(module) is None:
-        message = f"{module} is not installed ({why})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    need(importlib.util.find_spec(module), f"{module} is not installed ({why})")
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.ci import needs
+from tests.workers.offline.conftest import NO_APERTIUM
 from workers.nlp.offline import apertium, build_step
 from workers.nlp.offline.apertium import ApertiumTranslationStep, TranslationUnavailable
 
@@ -37,9 +39,7 @@ def test_a_pair_is_needed(fresh_probe):
         build_step("translation", "offline:apertium")
 
 
-@pytest.mark.skipif(
-    "spa-eng" not in apertium.available_modes(), reason="apertium-eng-spa not installed"
-)
+@needs("spa-eng" in apertium.available_modes(), NO_APERTIUM)
 def test_spanish_to_english(fresh_probe):
     step = build_step("translation", "offline:apertium@es-en")
     assert step.model_id == "apertium:spa-eng"

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.workers.offline.conftest import SHOP
+from tests.ci import need
+from tests.workers.offline.conftest import NO_APERTIUM, SHOP
 from triage.model_profiles import OFFLINE_MODELS, resolve_models
 from workers.nlp import PIPELINE_STEPS, PipelineConfig, analysis_text, run_pipeline
 from workers.nlp.offline import OFFLINE_PROFILE, is_offline
@@ -226,8 +227,7 @@ def test_german_draft_is_the_plain_template(german, emails):
 
 
 def test_spanish_is_translated_by_apertium_both_ways(run, emails):
-    if "spanish" not in run:
-        pytest.skip("apertium has no spa-eng/eng-spa here")
+    need("spanish" in run, NO_APERTIUM)
     outcome = run["spanish"]
     translation = outcome["translation"]
     assert translation["error"] is None
