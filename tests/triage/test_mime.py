@@ -85,9 +85,74 @@ def test_hostile_input_never_raises(raw):
     assert isinstance(parsed.text_body, str)
 
 
-def test_all_shipped_samples_parse():
-    for path in sorted(SAMPLES.glob("*.eml")):
-        parse_email(path.read_bytes())
+# What each shipped sample is (samples/README.md), read off its headers and body.
+# file -> (Message-ID, sender address, subject, a phrase of the text body)
+SAMPLE_FACTS = {
+    "01-bumblebee.eml": (
+        "<20251103091422.bumblebee.0001@autobots.example.com>",
+        "bumblebee@autobots.example.com",
+        "Wrong action figure delivered",
+        "sent an action figure of Megatron instead",
+    ),
+    "02-german-complaint.eml": (
+        "<9f1c2a7e-kaffee-0002@mail.example.com>",
+        "juergen.mueller@example.com",
+        "Beschädigte Kaffeemaschine – bitte um Ersatz",
+        "Sehr geehrte Damen und Herren",
+    ),
+    "03-french-complaint.eml": (
+        "<CAF-3e8d41b0-retard-0003@mail.example.com>",
+        "elodie.lefevre@example.com",
+        "Livraison en retard – demande de remboursement",
+        "J'ai passé commande le 20 octobre",
+    ),
+    "04-bumblebee-reply.eml": (
+        "<20251106180540.bumblebee.0004@autobots.example.com>",
+        "bumblebee@autobots.example.com",
+        "Re: Wrong action figure delivered",
+        "Hello again",
+    ),
+    "05-html-only.eml": (
+        "<html-only.0005.5c7b1e@webmail.example.com>",
+        "priya.raman@example.com",
+        "Charged twice for invoice INV-2025-0815",
+        "I have been charged twice for the same order",
+    ),
+    "06-attachment.eml": (
+        "<attach-0006.4d2f@mail.example.com>",
+        "tom.becker@example.com",
+        "Lamp arrived broken - photo attached",
+        "the desk lamp from order 104877 arrived",
+    ),
+    "07-malformed.eml": (
+        "<malformed-0007.e1b2@broken.example.com>",
+        None,  # an unbalanced From: whatever is salvaged, nothing is asserted
+        None,
+        "This header line has no colon at all",
+    ),
+    "08-prompt-injection.eml": (
+        "<inj-0008.a93c@mail.example.com>",
+        "sam.ortega@example.com",
+        "Where is my order 105230?",
+        "Ignore previous instructions",
+    ),
+}
+
+
+def test_every_shipped_sample_parses_to_what_it_is():
+    found = sorted(path.name for path in SAMPLES.glob("*.eml"))
+    # Every sample is described here (an empty or a renamed folder fails).
+    assert found == sorted(SAMPLE_FACTS)
+    for name, (message_id, address, subject, phrase) in SAMPLE_FACTS.items():
+        parsed = parse_email((SAMPLES / name).read_bytes())
+        assert parsed.message_id == message_id, name
+        assert not parsed.message_id_synthetic, name
+        if address is not None:
+            assert parsed.from_address == address, name
+            assert parsed.subject == subject, name
+        assert phrase in parsed.text_body, name
+        assert parsed.is_malformed == (name == "07-malformed.eml"), name
+        assert len(parsed.raw_sha256) == 64, name
 
 
 @needs(SHARED_CORPUS.exists(), NO_SHARED_CORPUS)

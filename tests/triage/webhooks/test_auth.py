@@ -6,11 +6,11 @@ import json
 import time
 
 import pytest
-from django.db import connection
 
 from tests.factories import make_eml
 from tests.triage.webhooks.conftest import (
     SENDGRID_URL_SECRET,
+    Queue,
     basic_auth,
     fixture_json,
     mailgun_signed,
@@ -23,17 +23,26 @@ from triage.webhooks import auth
 pytestmark = pytest.mark.django_db
 
 
-class OnCommit:
-    """Callbacks waiting for the test transaction's commit: one per triage task
-    a stored mail would publish. Rolled-back savepoints drop theirs."""
-
-    def __len__(self) -> int:
-        return len(connection.run_on_commit)
+@pytest.fixture
+def capture(published) -> Queue:
+    """The triage tasks really published to Redis (see `client`)."""
+    return published
 
 
 @pytest.fixture
-def capture() -> OnCommit:
-    return OnCommit()
+def client(client, django_capture_on_commit_callbacks):
+    """After each request its on-commit work runs, as the commit of a real request
+    would run it (the test's transaction never commits): a stored mail publishes
+    its triage task, which `capture` counts in Redis. Work registered in a
+    savepoint that was rolled back is dropped, as a real rollback drops it."""
+    generic = client.generic
+
+    def committed(*args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return generic(*args, **kwargs)
+
+    client.generic = committed
+    return client
 
 
 def assert_nothing_written(capture) -> None:
@@ -47,7 +56,7 @@ def assert_stored_once(response, capture) -> None:
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "stored"
     assert Message.objects.count() == 1
-    assert len(capture) == 1
+    assert capture.message_ids() == [Message.objects.get().pk]
 
 
 # --- raw MIME: HMAC over the body ---------------------------------------------
