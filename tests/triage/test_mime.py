@@ -97,13 +97,13 @@ SAMPLE_FACTS = {
     "02-german-complaint.eml": (
         "<9f1c2a7e-kaffee-0002@mail.example.com>",
         "juergen.mueller@example.com",
-        "Beschädigte Kaffeemaschine – bitte um Ersatz",
+        "Beschädigte Kaffeemaschine \N{EN DASH} bitte um Ersatz",
         "Sehr geehrte Damen und Herren",
     ),
     "03-french-complaint.eml": (
         "<CAF-3e8d41b0-retard-0003@mail.example.com>",
         "elodie.lefevre@example.com",
-        "Livraison en retard – demande de remboursement",
+        "Livraison en retard \N{EN DASH} demande de remboursement",
         "J'ai passé commande le 20 octobre",
     ),
     "04-bumblebee-reply.eml": (
