@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,7 @@ import pytest
 from tests.ci import need
 from tests.conftest import REPO
 from tests.factories import make_eml
+from tests.triage.conftest import Queue
 from triage.models import Message
 from triage.services.imap import ImapError, ImapSettings, imap_poll
 
@@ -38,7 +39,7 @@ class Dovecot:
     port: int
     cafile: str
     log: Path
-    enqueued: list[int] = field(default_factory=list)
+    published: Queue | None = None
 
     def settings(self, **overrides) -> ImapSettings:
         values = {
@@ -199,17 +200,14 @@ service imap-login {{
 
 
 @pytest.fixture
-def mailbox(dovecot, transactional_db, monkeypatch) -> Iterator[Dovecot]:
+def mailbox(dovecot, transactional_db, published) -> Iterator[Dovecot]:
     """An empty INBOX; the database commits for real (\\Seen follows a commit).
 
-    Triage tasks are counted, not run: these tests are about the mailbox.
+    Triage tasks are really published to Redis and counted there, not run: these
+    tests are about the mailbox.
     """
-    enqueued: list[int] = []
-    monkeypatch.setattr(
-        "triage.services.ingest.message_enqueue_triage", enqueued.append
-    )
     dovecot.clear()
-    dovecot.enqueued = enqueued
+    dovecot.published = published
     yield dovecot
     dovecot.clear()
 
@@ -225,8 +223,9 @@ def test_unseen_mail_is_ingested_and_then_marked_seen(mailbox):
     result = imap_poll(mailbox.settings())
 
     assert (result.fetched, result.created, result.failed) == (2, 2, [])
-    assert len(mailbox.enqueued) == 2  # one triage task per new mail, on commit
     stored = Message.objects.order_by("message_id")
+    # One triage task per new mail, published to Redis on commit.
+    assert sorted(mailbox.published.message_ids()) == sorted(m.pk for m in stored)
     assert [m.message_id for m in stored] == [
         "<imap-1@example.com>",
         "<imap-2@example.com>",

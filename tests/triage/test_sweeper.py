@@ -87,24 +87,29 @@ def test_two_sweepers_at_once_never_pick_the_same_message(settings):
     assert depth == 40  # one real publish per message, none twice
 
 
-def test_approved_drafts_never_sent_are_sent_once(settings, mailoutbox):
+def test_approved_drafts_never_sent_are_sent_once(settings):
     from tests.factories import ReplyDraftFactory
+    from tests.smtp import SmtpCapture
     from triage.models import ReplyDraft
     from triage.services.sweeper import reply_sweep
 
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.TRIAGE_SWEEP_AFTER = 60
     stuck = ReplyDraftFactory(status=ReplyDraft.Status.APPROVED, approved_at=old())
     recent = ReplyDraftFactory(
         status=ReplyDraft.Status.APPROVED, approved_at=timezone.now()
     )
     ReplyDraftFactory(status=ReplyDraft.Status.DRAFTED)
-    assert reply_sweep() == [stuck.pk]  # tasks run in-process here: it is sent
-    stuck.refresh_from_db()
-    assert stuck.status == ReplyDraft.Status.SENT
-    assert len(mailoutbox) == 1
-    assert mailoutbox[0].to == [stuck.ticket.customer_email]
-    assert reply_sweep() == []  # sent: never again
+    # A real SMTP server (aiosmtpd) behind Django's SMTP backend.
+    with SmtpCapture() as smtp:
+        smtp.configure(settings)
+        assert reply_sweep() == [stuck.pk]  # tasks run in-process here: it is sent
+        stuck.refresh_from_db()
+        assert stuck.status == ReplyDraft.Status.SENT
+        assert reply_sweep() == []  # sent: never again
+    [mail] = smtp.received
+    assert mail.rcpt_tos == [stuck.ticket.customer_email]
+    assert mail.message["To"] == stuck.ticket.customer_email
+    assert stuck.text.splitlines()[0] in mail.message.get_content()
     recent.refresh_from_db()
     assert recent.status == ReplyDraft.Status.APPROVED
 

@@ -6,16 +6,16 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
-from tests.ci import NO_REDIS, need, needs
+from tests.ci import needs
 from tests.conftest import NO_SHARED_CORPUS, SHARED_CORPUS
+from tests.triage.conftest import Queue  # noqa: F401 - the webhook tests import it here
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WEBHOOK_CORPUS = SHARED_CORPUS / "webhooks"
@@ -89,46 +89,3 @@ def multipart(
         )
     chunks.append(f"--{boundary}--\r\n".encode())
     return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
-
-
-class Queue:
-    """The real Redis list the triage tasks are published to, under the test
-    run's key prefix: counts publishes, not calls to a mock."""
-
-    def __init__(self, client, key: str) -> None:
-        self.client = client
-        self.key = key
-
-    def __len__(self) -> int:
-        return int(self.client.llen(self.key))
-
-    def message_ids(self) -> list[int]:
-        ids = []
-        for raw in self.client.lrange(self.key, 0, -1):
-            envelope = json.loads(raw)
-            body = json.loads(base64.b64decode(envelope["body"]))
-            ids.append(int(body[0][0]))
-        return ids
-
-
-@pytest.fixture
-def published() -> Iterator[Queue]:
-    """Tasks go to Redis for real (not in-process) and are counted there."""
-    url = os.environ.get("CELERY_BROKER_URL", "")
-    need(url.startswith("redis"), NO_REDIS)
-    import redis
-
-    from workers.celery import app
-
-    prefix = app.conf.broker_transport_options.get("global_keyprefix", "")
-    client = redis.Redis.from_url(url)
-    key = f"{prefix}gpu"
-    client.delete(key)
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    try:
-        yield Queue(client, key)
-    finally:
-        app.conf.task_always_eager = eager
-        client.delete(key)
-        client.close()
