@@ -14,7 +14,13 @@ from tests.factories import MessageFactory, TicketFactory
 from triage.models import Message
 from triage.selectors_training import ticket_label_examples
 from workers.nlp.offline.heads import head_path, load_head
-from workers.nlp.offline.train import examples, examples_hash, load_labelled
+from workers.nlp.offline.train import (
+    Example,
+    examples,
+    examples_hash,
+    load_labelled,
+    without_eval_texts,
+)
 
 
 def require_minilm() -> None:
@@ -92,9 +98,21 @@ def test_from_tickets_adds_agents_labels(tmp_path):
     )
     labelled_ticket("Could you tell me if you sell gift cards?", "neutral", "other")
     labelled_ticket("My invoice shows VAT twice.", "negative", "warranty")
+    # Two tickets that would leak eval sentences into training: one is an eval
+    # sentence (other case and spacing), one quotes another inside a longer mail.
+    held_out = examples(rows, "intent", "eval")
+    labelled_ticket(
+        "  " + held_out[0].text.upper().replace(" ", "   ") + "\n",
+        "negative",
+        held_out[0].label,
+    )
+    labelled_ticket(
+        f"Hello,\n\n{held_out[1].text}\n\nThanks, Ann", "neutral", held_out[1].label
+    )
     output = run("--out", str(tmp_path / "tickets"), "--from-tickets")
-    assert "3 ticket labels for sentiment" in output
-    assert "2 ticket labels for intent (1 skipped: label unknown to the head)" in output
+    assert "5 ticket labels for sentiment" in output
+    assert "4 ticket labels for intent (1 skipped: label unknown to the head)" in output
+    assert output.count("2 ticket label(s) left out: their text is in the eval") == 2
     sentiment = load_head(head_path(tmp_path / "tickets", "sentiment"))
     assert sentiment.trained_on == "support_sentences.jsonl + 3 ticket labels"
     assert sentiment.metrics["n_train"] == len(plain["sentiment"]) + 3
@@ -122,3 +140,17 @@ def test_tickets_only_trains_on_tickets_alone(tmp_path):
 def test_tickets_only_without_labels_is_an_error(tmp_path):
     with pytest.raises(CommandError, match="ticket labels for both heads"):
         run("--out", str(tmp_path), "--tickets-only")
+
+
+def test_ticket_examples_that_are_or_quote_eval_sentences_are_left_out():
+    eval_ = [Example("Where is my parcel?", "late delivery")]
+    extra = [
+        Example("WHERE  is my\nparcel?", "late delivery"),  # the same sentence
+        Example("Hi. Where is my parcel? It is late.", "late delivery"),  # quoted
+        Example("Where is my blender?", "late delivery"),  # another sentence
+        Example("Is my parcel lost?", "late delivery"),
+    ]
+    kept, dropped = without_eval_texts(extra, eval_)
+    assert kept == extra[2:]
+    assert dropped == 2
+    assert without_eval_texts(extra, []) == (extra, 0)

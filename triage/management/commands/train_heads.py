@@ -93,6 +93,11 @@ class Command(BaseCommand):
                 f"trained on {result.n_train} examples ({result.head.trained_on}), "
                 f"L2 {result.l2} chosen by cross-validation on them"
             )
+            if result.extra_in_eval:
+                self.stdout.write(
+                    f"{result.extra_in_eval} ticket label(s) left out: their text "
+                    "is in the eval split"
+                )
             metrics = result.metrics.get("eval")
             if not metrics:
                 self.stdout.write("no eval split: accuracy not measured")

@@ -65,6 +65,8 @@ class TrainResult:
     l2: float
     n_train: int
     label_counts: dict[str, int] = field(default_factory=dict)
+    # Extra (ticket) examples left out because their text is in the eval split.
+    extra_in_eval: int = 0
 
 
 def task_labels(task: str) -> tuple[str, ...]:
@@ -227,6 +229,30 @@ def format_confusion(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _normalised(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def without_eval_texts(
+    extra: Sequence[Example], eval_: Sequence[Example]
+) -> tuple[list[Example], int]:
+    """``extra`` minus every example whose text is, or contains, an eval text
+    (case and whitespace ignored), and how many were dropped.
+
+    Agents label whole emails, the eval split is sentences: an email that is or
+    quotes an eval sentence would put that sentence into training and inflate the
+    eval accuracy. Only extra examples are checked: the shipped set's texts are
+    unique (tests/workers/offline/test_data.py), so its splits are disjoint.
+    """
+    held_out = {_normalised(e.text) for e in eval_}
+    kept = [
+        e
+        for e in extra
+        if not any(sentence in _normalised(e.text) for sentence in held_out)
+    ]
+    return kept, len(extra) - len(kept)
+
+
 def train_heads(
     labelled_path: str | Path | None = LABELLED_DATA,
     heads_dir: str | Path | None = None,
@@ -247,11 +273,16 @@ def train_heads(
     rows = load_labelled(labelled_path) if labelled_path else []
     source = Path(labelled_path).name if labelled_path else ""
     plan: dict[str, tuple[list[Example], list[Example]]] = {}
+    kept: dict[str, int] = {}
+    in_eval: dict[str, int] = {}
     for task in tasks:
-        train = examples(rows, task, "train") + list(extra.get(task, []))
+        eval_ = examples(rows, task, "eval")
+        added, in_eval[task] = without_eval_texts(extra.get(task, []), eval_)
+        kept[task] = len(added)
+        train = examples(rows, task, "train") + added
         if not train:
             raise ValueError(f"no training examples for the {task} head")
-        plan[task] = (train, examples(rows, task, "eval"))
+        plan[task] = (train, eval_)
 
     # Every distinct text is embedded once, for both heads and both splits.
     unique = sorted({e.text for pair in plan.values() for part in pair for e in part})
@@ -277,10 +308,11 @@ def train_heads(
             heads_dir=heads_dir,
             trained_on=" + ".join(
                 part
-                for part in (source, f"{len(extra.get(task, []))} ticket labels")
+                for part in (source, f"{kept[task]} ticket labels")
                 if part and not part.startswith("0 ")
             ),
         )
+        results[task].extra_in_eval = in_eval[task]
     return results
 
 
