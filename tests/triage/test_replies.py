@@ -211,9 +211,11 @@ def test_approving_text_that_changed_since_it_was_read_is_refused(
 def test_approving_without_the_version_seen_is_refused(
     approver, bumblebee, smtp, version, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks() as callbacks:
-        with pytest.raises(ReplyRefused, match="which version"):
-            reply_approve(draft_id=bumblebee.pk, user=approver, version=version)
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(ReplyRefused, match="which version"),
+    ):
+        reply_approve(draft_id=bumblebee.pk, user=approver, version=version)
     bumblebee.refresh_from_db()
     assert bumblebee.status == ReplyDraft.Status.DRAFTED
     assert callbacks == [] and smtp.received == []

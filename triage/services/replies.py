@@ -180,8 +180,8 @@ def reply_approve(
     Idempotent: approving an approved, sending or sent draft changes nothing and
     enqueues nothing (a double click, or two approvers at once). `version` is what
     the approver saw (`reply_version`) and is required; a missing one, or a draft
-    edited since, is refused so nobody approves text they have not read. A failed send can be approved again: it
-    re-sends with the same Message-ID.
+    edited since, is refused so nobody approves text they have not read. A failed
+    send can be approved again: it re-sends with the same Message-ID.
     """
     _require(user, PERM_APPROVE)
     with transaction.atomic():

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import quopri
 import urllib.parse
 from collections.abc import Collection
@@ -198,10 +199,8 @@ def _form_part(segment: multipart.MultipartSegment, data: bytes) -> FormPart:
     encoding = (segment.header("Content-Transfer-Encoding", "") or "").strip().lower()
     # RFC 7578 deprecates transfer encodings in forms; decode the two that exist.
     if encoding == "base64":
-        try:
+        with contextlib.suppress(binascii.Error, ValueError):
             data = base64.b64decode(data, validate=False)
-        except (binascii.Error, ValueError):
-            pass
     elif encoding == "quoted-printable":
         data = quopri.decodestring(data)
     return FormPart(
