@@ -477,7 +477,7 @@ def _codecs_for(charset: str | None) -> tuple[str, ...]:
     for name in names:
         try:
             info = codecs.lookup(name)
-        except LookupError:
+        except (LookupError, ValueError):  # ValueError: a NUL in the label
             continue
         refused = info.name.replace("-", "_") in REFUSED_CODECS
         if getattr(info, "_is_text_encoding", True) and not refused:

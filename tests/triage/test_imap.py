@@ -366,9 +366,7 @@ def _unstorable(monkeypatch, marker: bytes) -> None:
     monkeypatch.setattr(imap_service, "email_ingest", refusing)
 
 
-def test_an_unstorable_mail_is_flagged_and_skipped_not_refetched(
-    mailbox, monkeypatch
-):
+def test_an_unstorable_mail_is_flagged_and_skipped_not_refetched(mailbox, monkeypatch):
     _unstorable(monkeypatch, b"<unstorable@example.com>")
     mailbox.deliver(
         make_eml(message_id="<unstorable@example.com>"),
@@ -408,7 +406,7 @@ def test_hostile_dates_and_nul_headers_are_stored_not_refetched(mailbox):
         b"From: Eve <eve@example.com>\r\nTo: support@example-shop.test\r\n"
         b"Subject: year ten thousand\r\nDate: Fri, 31 Dec 9999 23:00:00 -0500\r\n"
         b"Message-ID: <y10k@example.com>\r\n"
-        b"Content-Type: text/plain; charset=\"utf-8\x00\"\r\n\r\nHello\r\n"
+        b'Content-Type: text/plain; charset="utf-8\x00"\r\n\r\nHello\r\n'
     )
     offset = hostile.replace(b"-0500", b"+1600").replace(b"<y10k", b"<off16")
     mailbox.deliver(hostile, offset)
