@@ -270,7 +270,7 @@ def test_parse_form_keeps_only_the_asked_fields():
         webhook_body.parse_form(*reversed(flood(webhook_body.MAX_FORM_PARTS + 1)))
 
 
-# --- 6. A mailed flood of MIME parts ----------------------------------------------------
+# --- 6. A mailed flood of MIME parts -----------------------------------------------
 
 
 def many_parts(parts: int, message_id: str) -> bytes:
