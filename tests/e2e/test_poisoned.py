@@ -79,7 +79,7 @@ def test_one_poisoned_message_among_twenty_leaves_nineteen_triaged(worker_factor
         TRIAGE_MAX_ATTEMPTS="3",
         TRIAGE_RETRY_BACKOFF="0.2",
     )
-    deadline = time.monotonic() + 600
+    deadline = time.monotonic() + 900  # a loaded 2-core CI machine
     while time.monotonic() < deadline:
         now = states(pks)
         if all(status in FINAL for status, _, _ in now.values()):
@@ -92,4 +92,3 @@ def test_one_poisoned_message_among_twenty_leaves_nineteen_triaged(worker_factor
     assert "injected fault" in error and attempts <= 3
     assert {s for s, _, _ in now.values()} == {Message.TriageStatus.TRIAGED}
     assert len(now) == 19
-    print(worker.log[-3000:])
