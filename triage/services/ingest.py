@@ -71,8 +71,9 @@ def email_ingest(
     parsed = parse_email(raw_mime, max_parts=settings.TRIAGE_MIME_MAX_PARTS)
     if parsed.message_id_synthetic and provider_message_id:
         parsed.message_id = provider_rfc_message_id(source, provider_message_id)
-    # No look-up first: new mail is the common case, and the unique constraint has
-    # to decide anyway when two copies race. A duplicate costs a rolled-back insert.
+    # Small mail gets no look-up first: new mail is the common case, and the unique
+    # constraint has to decide anyway when two copies race. A duplicate costs a
+    # rolled-back insert.
     try:
         with transaction.atomic():
             message = _store(
