@@ -2,6 +2,7 @@
 
     python bench/ingest.py                      # 2000 posts, 8 connections
     python bench/ingest.py --count 5000 --workers 3 --threads 4 --concurrency 16
+    python bench/ingest.py --hostile            # hostile requests: see hostile.py
 
 What runs: a private database `triage_bench` on the local PostgreSQL (created,
 migrated, dropped at the end unless --keep), gunicorn (gthread workers) serving the
@@ -445,4 +446,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if "--hostile" in sys.argv[1:]:
+        # What hostile requests cost the server: bench/hostile.py.
+        sys.path.insert(0, str(REPO))
+        from bench.hostile import main as hostile_main
+
+        sys.exit(hostile_main(sys.argv[1:]))
     sys.exit(main())

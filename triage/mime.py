@@ -18,12 +18,13 @@ import re
 import struct
 import zipfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email import _header_value_parser as header_parser
 from email.header import decode_header
 from email.message import EmailMessage
-from email.parser import BytesParser
-from email.policy import EmailPolicy
-from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from email.parser import BytesHeaderParser, BytesParser
+from email.policy import EmailPolicy, compat32
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 
 import nh3
@@ -39,6 +40,16 @@ MSG_ID_MAX = 998
 # inscriptis needs ~2 s per MB here and the models read 20k characters at most.
 HTML_TO_TEXT_MAX_CHARS = 300_000
 MAX_ATTACHMENT_DEPTH = 5
+# Parts the parser walks at most: 100k tiny parts cost the stdlib parser ~25 s. The
+# raw is kept whole; only the parse stops (see `_cap_parts`).
+MAX_MIME_PARTS = 1000
+# A header date is kept only when it is a plausible moment: real zone offsets run
+# from -12:00 to +14:00 (PostgreSQL refuses +-16:00 and more), and a year outside
+# these bounds is a broken or hostile clock (9999-12-31 -05:00 is year 10000 in UTC,
+# which PostgreSQL stores but Python cannot read back).
+MAX_ZONE_OFFSET = timedelta(hours=14)
+EARLIEST_DATE = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_DATE = datetime(2100, 1, 1, tzinfo=UTC)
 
 # Labels mail clients put in `charset=` mapped to the Python codecs to try, in
 # order. Mostly the WHATWG Encoding Standard's rule of decoding a legacy label with
@@ -136,11 +147,14 @@ class ParsedEmail:
         return bool(self.defects)
 
 
-def parse_email(raw: bytes) -> ParsedEmail:
+def parse_email(raw: bytes, *, max_parts: int = MAX_MIME_PARTS) -> ParsedEmail:
     sha = hashlib.sha256(raw).hexdigest()
     defects: list[str] = []
+    head, capped = _cap_parts(raw, max_parts)
+    if capped:
+        defects.append(f"MimePartsCapped:{max_parts}")
     try:
-        msg = BytesParser(policy=PARSE_POLICY).parsebytes(raw)
+        msg = BytesParser(policy=PARSE_POLICY).parsebytes(head)
         for part in msg.walk():
             defects.extend(type(d).__name__ for d in part.defects)
     except Exception as exc:  # the parser is lenient; this is belt and braces
@@ -159,13 +173,12 @@ def _parsed(msg: EmailMessage, sha: str, defects: list[str]) -> ParsedEmail:
     # Ids and addresses are read from the raw headers: nothing in them needs
     # decoding, and policy.default's structured parse is the costliest step of a
     # webhook request.
-    message_ids = MSG_ID_RE.findall(_raw_header(msg, "Message-ID"))
     in_reply_to = MSG_ID_RE.findall(_raw_header(msg, "In-Reply-To"))
     from_name, from_address = _from(msg, defects)
     if not from_address:
         defects.append("MissingFromAddress")
     text_body, html_body = _bodies(msg, defects)
-    message_id = _fit_msg_id(message_ids[0]) if message_ids else ""
+    message_id = header_message_id(msg)
     return ParsedEmail(
         message_id=message_id or f"<{sha}@triage.invalid>",
         message_id_synthetic=not message_id,
@@ -179,13 +192,56 @@ def _parsed(msg: EmailMessage, sha: str, defects: list[str]) -> ParsedEmail:
         to=clean_text(_addresses(_raw_header(msg, "To"))),
         cc=clean_text(_addresses(_raw_header(msg, "Cc"))),
         subject=clean_text(_header(msg, "Subject", defects))[:998],
-        sent_at=_date(_header(msg, "Date", defects)),
+        sent_at=_date(_header(msg, "Date", defects), defects),
         text_body=clean_text(text_body),
         html_body=clean_text(html_body),
         raw_sha256=sha,
         attachments=_attachments(msg, defects),
         defects=sorted(set(defects)),
     )
+
+
+def header_message_id(msg: EmailMessage) -> str:
+    """The mail's own Message-ID (the first msg-id of the first header), or ''."""
+    message_ids = MSG_ID_RE.findall(_raw_header(msg, "Message-ID"))
+    return _fit_msg_id(message_ids[0]) if message_ids else ""
+
+
+def quick_message_id(raw: bytes, head_limit: int = 256 * 1024) -> str:
+    """The Message-ID `parse_email` will find, from the header block alone.
+
+    Costs microseconds whatever the body holds, so a duplicate (a provider's
+    retry) is recognised before the expensive parse.
+    """
+    head = raw[:head_limit]
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        end = head.find(separator)
+        if end >= 0:
+            head = head[: end + len(separator)]
+            break
+    try:
+        msg = BytesHeaderParser(policy=compat32).parsebytes(head)
+    except Exception:
+        return ""
+    return header_message_id(msg)  # type: ignore[arg-type]
+
+
+_DELIMITER_RE = re.compile(rb"^--", re.MULTILINE)
+
+
+def _cap_parts(raw: bytes, max_parts: int) -> tuple[bytes, bool]:
+    """The raw cut before its `max_parts`-th multipart delimiter line, if it has more.
+
+    Every delimiter line starts with "--"; counting such lines over-counts (a
+    "-- " signature), never under-counts, so a mail under the cap is never cut.
+    A regex scan costs milliseconds where parsing 100k parts costs seconds.
+    """
+    if max_parts <= 0 or raw.count(b"\n--") < max_parts:
+        return raw, False
+    for index, match in enumerate(_DELIMITER_RE.finditer(raw)):
+        if index >= max_parts:
+            return raw[: match.start()], True
+    return raw, False
 
 
 def _unparseable(raw: bytes, sha: str, error: str) -> ParsedEmail:
@@ -247,27 +303,83 @@ def _header(msg: EmailMessage, name: str, defects: list[str]) -> str:
 
 
 def _from(msg: EmailMessage, defects: list[str]) -> tuple[str, str]:
-    raw_value = _raw_header(msg, "From")
-    if raw_value.isascii() and "=?" not in raw_value:
-        # Plain ASCII needs no decoding: skip policy.default's costly address parse.
-        name, address = parseaddr(_one_line(raw_value))
-        if address:
-            return name, address
-    text = _header(msg, "From", defects)
-    name, address = parseaddr(text)
-    if address and "\ufffd" not in text:
-        return name, address
-    # Decoding first can put specials (",", "<", "[") into the display name and
-    # break the address apart: split the raw header, then decode the name.
-    raw_value = _raw_header(msg, "From")
-    with contextlib.suppress(UnicodeEncodeError):
-        raw_value = decode_text(
-            raw_value.encode("ascii", "surrogateescape"), _header_charset(msg)
-        )
-    raw_name, raw_address = parseaddr(" ".join(raw_value.split()))
-    if not raw_address:
-        return name, address
-    return _decode_words(raw_name) or raw_name, raw_address
+    """(display name, address) of the first From mailbox.
+
+    The address is the header's addr-spec as it stands in the raw header, never
+    text decoded from an encoded word or a display name: `=?utf-8?q?=0A=3A_victim
+    =40victim.test?= <attacker@evil.test>` is attacker@evil.test. Only the display
+    name is decoded, and only for showing.
+    """
+    mailboxes = header_mailboxes(_raw_header(msg, "From"), defects, "From")
+    if not mailboxes:
+        return "", ""
+    name, address = mailboxes[0]
+    if _has_surrogates(name):
+        # Raw 8-bit bytes in the name: decode them like the rest of the mail.
+        with contextlib.suppress(UnicodeEncodeError):
+            name = decode_text(
+                name.encode("ascii", "surrogateescape"), _header_charset(msg)
+            )
+    return _one_line(_CONTROL_RE.sub(" ", name)), address
+
+
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# What an addr-spec may hold once it is known to stand verbatim in the header: no
+# whitespace or control characters, one "@" outside the quoted local part.
+_ADDR_SPEC_RE = re.compile(
+    r'(?:"[^"\\\x00-\x1f\x7f]*"|[^\s"@<>,;:()\[\]\\]+)@[A-Za-z0-9.\[\]:_-]+'
+)
+_ANGLE_ADDR_RE = re.compile(r"<([^<>\s@]+@[^<>\s@]+)>")
+
+
+def _has_surrogates(value: str) -> bool:
+    return any("\udc80" <= c <= "\udcff" for c in value)
+
+
+def header_mailboxes(
+    raw_value: str, defects: list[str] | None = None, name: str = "address"
+) -> list[tuple[str, str]]:
+    """[(display name, addr-spec)] of an address header, from its raw value.
+
+    `email.headerregistry.Address` refuses a whole header whose decoded display
+    name holds CR or LF -- exactly the hostile case -- so this walks the same
+    stdlib parser (`email._header_value_parser`, what headerregistry is built on)
+    and keeps an addr-spec only when it stands verbatim in the raw header: the
+    parser also decodes encoded words it finds in an obsolete local part.
+    """
+    value = _one_line(raw_value)
+    if not value:
+        return []
+    found: list[tuple[str, str]] = []
+    try:
+        address_list, _ = header_parser.get_address_list(value)
+        mailboxes = address_list.all_mailboxes
+    except Exception:
+        mailboxes = []
+    for mailbox in mailboxes:
+        try:
+            addr_spec = mailbox.addr_spec
+            display_name = mailbox.display_name or ""
+        except Exception as exc:  # a token the parser could not complete
+            logger.debug("Mailbox skipped in %s header: %s", name, exc)
+            continue
+        if _verbatim_addr_spec(addr_spec, value):
+            found.append((display_name, addr_spec))
+    if not found:
+        # Beyond the parser: a plain <local@domain> written in the header still
+        # names the sender; nothing decoded is ever taken for an address.
+        found = [("", m) for m in _ANGLE_ADDR_RE.findall(value)][:1]
+        if found and defects is not None:
+            defects.append(f"BadAddressHeader:{name}")
+    return found
+
+
+def _verbatim_addr_spec(addr_spec: str | None, raw_value: str) -> bool:
+    if not addr_spec or "@" not in addr_spec:
+        return False
+    if not _ADDR_SPEC_RE.fullmatch(addr_spec) or "=?" in addr_spec:
+        return False
+    return addr_spec.lower() in raw_value.lower()
 
 
 def _decode_words(value: str) -> str:
@@ -314,22 +426,44 @@ def _one_line(value: str) -> str:
 
 
 def _addresses(value: str) -> str:
-    value = _one_line(value)
-    try:
-        pairs = getaddresses([value]) if value else []
-    except Exception:
-        return value
-    return ", ".join(addr for _, addr in pairs if addr)
+    return ", ".join(addr for _, addr in header_mailboxes(value))
 
 
-def _date(value: str) -> datetime | None:
+def _date(value: str, defects: list[str] | None = None) -> datetime | None:
+    """The header date in UTC when it is a plausible moment, else None (a defect).
+
+    Stored as UTC so no zone offset ever reaches the database.
+    """
     if not value:
         return None
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
+        if defects is not None:
+            defects.append("UnparsableDate")
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return plausible_moment(parsed, defects)
+
+
+def plausible_moment(
+    value: datetime | None, defects: list[str] | None = None
+) -> datetime | None:
+    """`value` in UTC if its zone offset and year are plausible, else None."""
+    if value is None:
+        return None
+    try:
+        offset = value.utcoffset() or timedelta(0)
+        if abs(offset) > MAX_ZONE_OFFSET:
+            raise ValueError(f"zone offset {offset}")
+        moment = value.replace(tzinfo=UTC) - offset
+        if not EARLIEST_DATE <= moment < LATEST_DATE:
+            raise ValueError(f"outside {EARLIEST_DATE.year}-{LATEST_DATE.year}")
+    except (ValueError, OverflowError) as exc:
+        logger.info("Implausible date %r dropped: %s", value, exc)
+        if defects is not None:
+            defects.append("ImplausibleDate")
+        return None
+    return moment
 
 
 def _codecs_for(charset: str | None) -> tuple[str, ...]:
@@ -343,7 +477,7 @@ def _codecs_for(charset: str | None) -> tuple[str, ...]:
     for name in names:
         try:
             info = codecs.lookup(name)
-        except LookupError:
+        except (LookupError, ValueError):  # ValueError: a NUL in the label
             continue
         refused = info.name.replace("-", "_") in REFUSED_CODECS
         if getattr(info, "_is_text_encoding", True) and not refused:

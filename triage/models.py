@@ -128,6 +128,16 @@ class Message(models.Model):
     triage_enqueued_at = models.DateTimeField(null=True, blank=True)
     triage_error = models.TextField(blank=True)
     triaged_at = models.DateTimeField(null=True, blank=True)
+    # Set when the mail's threading headers or subject tag point at a ticket its
+    # sender takes no part in: it opened its own ticket instead, and agents see the
+    # link ("mentions ticket #N").
+    mentions_ticket = models.ForeignKey(
+        Ticket,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="mentioned_by",
+    )
 
     class Meta:
         ordering = ["received_at", "pk"]

@@ -232,6 +232,9 @@ TRIAGE_ATTACHMENT_MAX_BYTES = int(
     os.environ.get("TRIAGE_ATTACHMENT_MAX_BYTES", str(10 * 2**20))
 )
 TRIAGE_ATTACHMENT_MAX_COUNT = int(os.environ.get("TRIAGE_ATTACHMENT_MAX_COUNT", "20"))
+# MIME parts the parser walks per mail (issue 10): 100k tiny parts cost ~25 s to
+# parse. Past the cap the raw is still kept whole and the mail flagged.
+TRIAGE_MIME_MAX_PARTS = int(os.environ.get("TRIAGE_MIME_MAX_PARTS", "1000"))
 # Text handed to the models is capped; the full text stays stored.
 TRIAGE_MODEL_TEXT_MAX_CHARS = int(
     os.environ.get("TRIAGE_MODEL_TEXT_MAX_CHARS", "20000")
@@ -267,6 +270,10 @@ IMAP_PASSWORD = os.environ.get("IMAP_PASSWORD", "")  # or an app password
 IMAP_FOLDER = os.environ.get("IMAP_FOLDER", "INBOX")
 IMAP_CAFILE = os.environ.get("IMAP_CAFILE", "")  # extra CA bundle (self-hosted)
 IMAP_BATCH = int(os.environ.get("IMAP_BATCH", "50"))
+# A fetched mail that cannot be stored is moved to this folder, or (unset) given the
+# keyword `$TriageFailed` and skipped by later polls, never fetched forever
+# (issue 10). Either way it is logged with its error.
+IMAP_FAILED_FOLDER = os.environ.get("IMAP_FAILED_FOLDER", "")
 IMAP_POLL_SECONDS = float(os.environ.get("IMAP_POLL_SECONDS", "60"))
 if IMAP_HOST:
     CELERY_BEAT_SCHEDULE["mail-imap-poll"] = {

@@ -239,13 +239,15 @@ def test_unseen_mail_is_ingested_and_then_marked_seen(mailbox):
 
 
 def test_a_failed_ingest_leaves_the_mail_unseen(mailbox, monkeypatch):
+    from django.db import OperationalError
+
     from triage.services import imap as imap_service
 
     real_ingest = imap_service.email_ingest
 
     def flaky(raw, **kwargs):
         if b"<poison@example.com>" in raw:
-            raise RuntimeError("database hiccup")
+            raise OperationalError("database hiccup")
         return real_ingest(raw, **kwargs)
 
     monkeypatch.setattr(imap_service, "email_ingest", flaky)
@@ -340,3 +342,72 @@ def test_beat_schedule_is_gated_on_imap_host(host, scheduled):
 def test_wrong_password_is_an_error(dovecot, transactional_db):
     with pytest.raises(imaplib.IMAP4.error):
         imap_poll(dovecot.settings(password="wrong"))
+
+
+# --- Issue 10: a mail that cannot be stored never blocks the mailbox --------------
+
+
+def _unstorable(monkeypatch, marker: bytes) -> None:
+    """Make ingest of mail carrying `marker` fail as a database refusal would."""
+    from django.db import DataError
+
+    from triage.services import imap as imap_service
+
+    real_ingest = imap_service.email_ingest
+
+    def refusing(raw, **kwargs):
+        if marker in raw:
+            raise DataError("value refused by the database")
+        return real_ingest(raw, **kwargs)
+
+    monkeypatch.setattr(imap_service, "email_ingest", refusing)
+
+
+def test_an_unstorable_mail_is_flagged_and_skipped_not_refetched(mailbox, monkeypatch):
+    _unstorable(monkeypatch, b"<unstorable@example.com>")
+    mailbox.deliver(
+        make_eml(message_id="<unstorable@example.com>"),
+        make_eml(message_id="<behind@example.com>"),
+    )
+    first = imap_poll(mailbox.settings(batch=1))  # the bad one comes first
+    assert (first.created, first.failed, len(first.set_aside)) == (0, [], 1)
+    second = imap_poll(mailbox.settings(batch=1))
+    assert second.created == 1 and second.set_aside == []  # the queue moved on
+    assert imap_poll(mailbox.settings()).fetched == 0  # never fetched again
+    with mailbox.connect() as conn:
+        conn.select("INBOX")
+        _, data = conn.uid("SEARCH", "KEYWORD", "$TriageFailed")
+        assert len(data[0].split()) == 1  # still on the server, for a person
+    assert list(Message.objects.values_list("message_id", flat=True)) == [
+        "<behind@example.com>"
+    ]
+
+
+def test_an_unstorable_mail_is_moved_to_the_configured_folder(mailbox, monkeypatch):
+    _unstorable(monkeypatch, b"<unstorable-2@example.com>")
+    mailbox.deliver(make_eml(message_id="<unstorable-2@example.com>"))
+    result = imap_poll(mailbox.settings(failed_folder="Triage Failed"))
+    assert len(result.set_aside) == 1
+    with mailbox.connect() as conn:
+        _, data = conn.select('"Triage Failed"')
+        assert int(data[0]) == 1
+        _, data = conn.select("INBOX")
+        assert int(data[0]) == 0
+        conn.select('"Triage Failed"')
+        conn.store("1:*", "+FLAGS.SILENT", r"(\Deleted)")
+        conn.expunge()
+
+
+def test_hostile_dates_and_nul_headers_are_stored_not_refetched(mailbox):
+    hostile = (
+        b"From: Eve <eve@example.com>\r\nTo: support@example-shop.test\r\n"
+        b"Subject: year ten thousand\r\nDate: Fri, 31 Dec 9999 23:00:00 -0500\r\n"
+        b"Message-ID: <y10k@example.com>\r\n"
+        b'Content-Type: text/plain; charset="utf-8\x00"\r\n\r\nHello\r\n'
+    )
+    offset = hostile.replace(b"-0500", b"+1600").replace(b"<y10k", b"<off16")
+    mailbox.deliver(hostile, offset)
+    result = imap_poll(mailbox.settings())
+    assert (result.created, result.failed, result.set_aside) == (2, [], [])
+    for message in Message.objects.all():
+        assert message.sent_at is None and "ImplausibleDate" in message.parse_defects

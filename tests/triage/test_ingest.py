@@ -223,6 +223,7 @@ def test_replies_thread_by_in_reply_to_of_our_own_outbound_mail():
     outbound = MessageFactory(
         direction=Message.Direction.OUTBOUND,
         message_id="<reply-1212@example-shop.test>",
+        ticket__customer_email="olga@example.com",
     )
     raw = (MIME_CORPUS / "outlook-reply.eml").read_bytes()
     reply = email_ingest(raw, source="file").message

@@ -89,7 +89,7 @@ def bumblebee(sample_bytes) -> ReplyDraft:
 
 def approve(draft, user, capture):
     with capture(execute=True):
-        return reply_approve(draft_id=draft.pk, user=user)
+        return reply_approve(draft_id=draft.pk, user=user, version=reply_version(draft))
 
 
 def test_migration_creates_the_roles(db):
@@ -185,7 +185,9 @@ def test_reject_needs_a_reason_and_an_edit_returns_the_draft_for_review(
         reply_reject(draft_id=bumblebee.pk, user=approver, reason="  ")
     reply_reject(draft_id=bumblebee.pk, user=approver, reason="Offer a refund too.")
     with pytest.raises(ReplyRefused):
-        reply_approve(draft_id=bumblebee.pk, user=approver)  # edit it first
+        reply_approve(  # edit it first
+            draft_id=bumblebee.pk, user=approver, version=reply_version(bumblebee)
+        )
     reply_edit(draft_id=bumblebee.pk, user=agent, text="We refund and exchange.")
     bumblebee.refresh_from_db()
     assert bumblebee.status == ReplyDraft.Status.DRAFTED
@@ -204,6 +206,20 @@ def test_approving_text_that_changed_since_it_was_read_is_refused(
         reply_approve(draft_id=bumblebee.pk, user=approver, version=seen)
     bumblebee.refresh_from_db()
     assert bumblebee.status == ReplyDraft.Status.DRAFTED
+
+
+@pytest.mark.parametrize("version", [None, "", "   "])
+def test_approving_without_the_version_seen_is_refused(
+    approver, bumblebee, smtp, version, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(ReplyRefused, match="which version"),
+    ):
+        reply_approve(draft_id=bumblebee.pk, user=approver, version=version)
+    bumblebee.refresh_from_db()
+    assert bumblebee.status == ReplyDraft.Status.DRAFTED
+    assert callbacks == [] and smtp.received == []
 
 
 def test_customer_language_text_is_what_goes_out(
@@ -313,7 +329,9 @@ def test_a_crashed_send_is_never_retried_blindly(
 ):
     # Approve without running the enqueued send, then play a worker that got the
     # "250 OK" from SMTP and died before recording it.
-    reply_approve(draft_id=bumblebee.pk, user=approver)
+    reply_approve(
+        draft_id=bumblebee.pk, user=approver, version=reply_version(bumblebee)
+    )
     outgoing = _send_claim(bumblebee.pk)
     _smtp_deliver(outgoing)
     assert len(smtp.received) == 1
@@ -402,7 +420,10 @@ def test_two_approvers_at_once_send_one_email(smtp):
     draft = ReplyDraftFactory()
 
     results = _in_threads(
-        2, lambda i: reply_approve(draft_id=draft.pk, user=approvers[i])
+        2,
+        lambda i: reply_approve(
+            draft_id=draft.pk, user=approvers[i], version=reply_version(draft)
+        ),
     )
     assert not [r for r in results if isinstance(r, Exception)], results
     assert len(smtp.wait_for(2, timeout=2)) == 1

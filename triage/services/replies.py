@@ -179,9 +179,9 @@ def reply_approve(
 
     Idempotent: approving an approved, sending or sent draft changes nothing and
     enqueues nothing (a double click, or two approvers at once). `version` is what
-    the approver saw (`reply_version`); a draft edited since is refused so nobody
-    approves text they have not read. A failed send can be approved again: it
-    re-sends with the same Message-ID.
+    the approver saw (`reply_version`) and is required; a missing one, or a draft
+    edited since, is refused so nobody approves text they have not read. A failed
+    send can be approved again: it re-sends with the same Message-ID.
     """
     _require(user, PERM_APPROVE)
     with transaction.atomic():
@@ -199,7 +199,14 @@ def reply_approve(
             raise ReplyRefused(
                 "A rejected draft must be edited (and so reviewed again) first."
             )
-        if version is not None and version != reply_version(draft):
+        if not (version or "").strip():
+            # Without it an approval would send whatever text is current, an
+            # agent's later edit included, unseen (issue 10).
+            raise ReplyRefused(
+                "Say which version of the draft you approve: reload the ticket, "
+                "read the draft, then approve."
+            )
+        if version != reply_version(draft):
             raise ReplyRefused(
                 "The draft was changed since you opened it. Read it again, then "
                 "approve."
@@ -326,13 +333,7 @@ def reply_compose(draft: ReplyDraft) -> OutgoingReply:
     _header_check("sender", from_email)
     _address_check("sender", parseaddr(from_email)[1])
     subject = _header_check("subject", reply_subject(ticket, parent))
-    in_reply_to = ""
-    references: list[str] = []
-    if parent is not None and not parent.message_id_synthetic:
-        in_reply_to = _header_check("In-Reply-To", parent.message_id)
-        for ref in [*parent.references.split(), parent.message_id]:
-            if ref not in references:
-                references.append(_header_check("References", ref))
+    in_reply_to, references = reply_thread_ids(ticket, parent)
     body_text = (
         draft.text_customer_language.strip()
         if reply_in_customer_language(draft)
@@ -358,9 +359,43 @@ def reply_compose(draft: ReplyDraft) -> OutgoingReply:
         body=body,
         message_id=_header_check("Message-ID", reply_message_id(draft)),
         in_reply_to=in_reply_to,
-        references=tuple(references[-REFERENCES_MAX:]),
+        references=references,
         date=formatdate(usegmt=True),
     )
+
+
+# RFC 5322 msg-id with dot-atom sides: no spaces, quotes, brackets inside, and no
+# "=?" (a client may decode it as an encoded word).
+VALID_MSG_ID_RE = re.compile(
+    r"<[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\[\]-]+>"
+)
+
+
+def reply_thread_ids(
+    ticket: Ticket, parent: Message | None
+) -> tuple[str, tuple[str, ...]]:
+    """(In-Reply-To, References) of a reply, from stored, valid ids only.
+
+    The parent's References header was written by whoever sent it: only the ids in
+    it that are messages of this ticket, and well-formed, are carried on, so a
+    poisoned header can neither leak into the reply nor make it unsendable.
+    """
+    if parent is None or parent.message_id_synthetic:
+        return "", ()
+    wanted = [*parent.references.split(), parent.message_id]
+    valid = [i for i in dict.fromkeys(wanted) if _valid_msg_id(i)]
+    stored = set(
+        Message.objects.filter(ticket=ticket, message_id__in=valid).values_list(
+            "message_id", flat=True
+        )
+    )
+    references = [i for i in valid if i in stored][-REFERENCES_MAX:]
+    in_reply_to = parent.message_id if parent.message_id in references else ""
+    return in_reply_to, tuple(references)
+
+
+def _valid_msg_id(value: str) -> bool:
+    return bool(VALID_MSG_ID_RE.fullmatch(value)) and "=?" not in value
 
 
 def reply_customer_language(draft: ReplyDraft) -> str:

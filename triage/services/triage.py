@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from triage.models import Analysis, AuditEvent, Message, ReplyDraft, Ticket
@@ -71,19 +71,26 @@ def message_triage_claim(
     redelivers at once) and is taken over; should the old task still save, the
     unique constraints keep one set of results. Picking up `extra` waiting messages
     is what makes batches under load; their own queued tasks then find them done.
+
+    The claim reads and writes ids only, and each job then loads just the columns
+    the models need, row by row if need be: one row that cannot be read (a value
+    the database holds but Python cannot) is failed by id with its error, and
+    never stops the claim of the others (issue 10).
     """
     stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_SOFT_TIME_LIMIT)
     # Failed messages are a dead letter: only `message_triage_retry` revives them.
     claimable = Q(triage_status=Message.TriageStatus.RECEIVED) | Q(
         triage_status=Message.TriageStatus.TRIAGING, triage_started_at__lt=stale
     )
-    locked = Message.objects.select_for_update(skip_locked=True).select_related(
-        "ticket"
-    )
+    locked = Message.objects.select_for_update(skip_locked=True, of=("self",))
     with transaction.atomic():
-        rows = list(locked.filter(claimable, pk__in=list(message_ids)))
+        ids = list(
+            locked.filter(claimable, pk__in=list(message_ids)).values_list(
+                "pk", flat=True
+            )
+        )
         if extra > 0:
-            rows += list(
+            ids += list(
                 locked.filter(
                     direction=Message.Direction.INBOUND,
                     triage_status=Message.TriageStatus.RECEIVED,
@@ -92,51 +99,91 @@ def message_triage_claim(
                     triage_attempts=0,
                 )
                 .exclude(pk__in=list(message_ids))
-                .order_by("received_at")[:extra]
+                .order_by("received_at")
+                .values_list("pk", flat=True)[:extra]
             )
-        now = timezone.now()
-        rows = _give_up_on_exhausted(rows)
-        for message in rows:
-            message.triage_status = Message.TriageStatus.TRIAGING
-            message.triage_attempts += 1
-            message.triage_started_at = now
-        Message.objects.bulk_update(
-            rows, ["triage_status", "triage_attempts", "triage_started_at"]
+        ids = _give_up_on_exhausted(ids)
+        Message.objects.filter(pk__in=ids).update(
+            triage_status=Message.TriageStatus.TRIAGING,
+            triage_attempts=F("triage_attempts") + 1,
+            triage_started_at=timezone.now(),
         )
-    skipped = set(message_ids) - {m.pk for m in rows}
+    skipped = set(message_ids) - set(ids)
     if skipped:
         logger.info("Not claiming messages %s: done, gone or busy", sorted(skipped))
-    return [
-        TriageJob(
-            message_id=message.pk,
-            text=strip_quoted(message.text_body)[
-                : settings.TRIAGE_MODEL_TEXT_MAX_CHARS
-            ],
-            subject=message.subject,
-            customer_name=message.from_name or message.ticket.customer_name,
-            customer_email=message.from_address or message.ticket.customer_email,
-        )
-        for message in rows
-    ]
+    return _jobs(ids)
 
 
-def _give_up_on_exhausted(rows: list[Message]) -> list[Message]:
+JOB_COLUMNS = (
+    "pk",
+    "text_body",
+    "subject",
+    "from_name",
+    "from_address",
+    "ticket__customer_name",
+    "ticket__customer_email",
+)
+
+
+def _jobs(ids: list[int]) -> list[TriageJob]:
+    """The claimed messages as jobs, in claim order; unreadable rows are failed."""
+    if not ids:
+        return []
+    try:
+        with transaction.atomic():
+            rows = {r[0]: r for r in _job_rows(ids)}
+    except Exception:
+        logger.exception("Loading messages %s failed; loading one by one", ids)
+        rows = {}
+        for pk in ids:
+            try:
+                with transaction.atomic():
+                    rows.update({r[0]: r for r in _job_rows([pk])})
+            except Exception as exc:
+                logger.exception("Message %s cannot be read; failed", pk)
+                message_triage_fail(
+                    message_id=pk, error=f"unreadable row: {type(exc).__name__}: {exc}"
+                )
+    return [_job(rows[pk]) for pk in ids if pk in rows]
+
+
+def _job_rows(ids: list[int]) -> list[tuple[Any, ...]]:
+    return list(Message.objects.filter(pk__in=ids).values_list(*JOB_COLUMNS))
+
+
+def _job(row: tuple[Any, ...]) -> TriageJob:
+    pk, text, subject, from_name, from_address, customer_name, customer_email = row
+    return TriageJob(
+        message_id=pk,
+        text=strip_quoted(text)[: settings.TRIAGE_MODEL_TEXT_MAX_CHARS],
+        subject=subject,
+        customer_name=from_name or customer_name,
+        customer_email=from_address or customer_email,
+    )
+
+
+def _give_up_on_exhausted(ids: list[int]) -> list[int]:
     """Fail the messages that used up their attempts; return the others.
 
     The attempt counter lives on the row, so it also counts deliveries whose worker
     was killed before it could record anything (acks_late redelivers those).
     """
     limit = settings.TRIAGE_MAX_ATTEMPTS
-    exhausted = [m for m in rows if m.triage_attempts >= limit]
-    for message in exhausted:
-        logger.error("Message %s failed triage %s times; giving up", message.pk, limit)
-        message.triage_status = Message.TriageStatus.FAILED
-        message.triage_error = (
-            f"Gave up after {message.triage_attempts} attempts"
-            + (f"; last error: {message.triage_error}" if message.triage_error else "")
+    exhausted = Message.objects.filter(pk__in=ids, triage_attempts__gte=limit)
+    gone = {}
+    for pk, attempts, error in exhausted.values_list(
+        "pk", "triage_attempts", "triage_error"
+    ):
+        logger.error("Message %s failed triage %s times; giving up", pk, limit)
+        gone[pk] = (
+            f"Gave up after {attempts} attempts"
+            + (f"; last error: {error}" if error else "")
         )[:10000]
-    Message.objects.bulk_update(exhausted, ["triage_status", "triage_error"])
-    return [m for m in rows if m.triage_attempts < limit]
+    for pk, error in gone.items():
+        Message.objects.filter(pk=pk).update(
+            triage_status=Message.TriageStatus.FAILED, triage_error=error
+        )
+    return [pk for pk in ids if pk not in gone]
 
 
 def message_triage_release(
@@ -168,9 +215,11 @@ def analysis_save(*, message_id: int, results: dict[str, dict[str, Any]]) -> Mes
     Idempotent: a rerun replaces the rows of the steps it ran.
     """
     with transaction.atomic():
+        # Only the columns written here: a row with a value Python cannot read in
+        # another column (an out-of-range date) must still save (issue 10).
         message = (
             Message.objects.select_for_update()
-            .select_related("ticket")
+            .only("pk", "triage_status", "triage_error", "triaged_at", "ticket")
             .get(pk=message_id)
         )
         for step, outcome in results.items():
@@ -215,6 +264,7 @@ def analysis_save(*, message_id: int, results: dict[str, dict[str, Any]]) -> Mes
 
 
 PREPARATION_STEPS = {"language", "translation"}
+
 
 PRIORITIES = {
     "urgent": Ticket.Priority.URGENT,

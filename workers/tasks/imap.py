@@ -25,6 +25,7 @@ def imap_poll() -> int:
             folder=settings.IMAP_FOLDER,
             cafile=settings.IMAP_CAFILE,
             batch=settings.IMAP_BATCH,
+            failed_folder=settings.IMAP_FAILED_FOLDER,
         )
     )
     return result.created
