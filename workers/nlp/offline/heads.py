@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from workers.nlp.cache import load_once as once
 from workers.nlp.intent import DEFAULT_INTENT_LABELS
-from workers.nlp.offline._once import once
 from workers.nlp.offline.embeddings import PACKAGE, MiniLMEncoder, get_encoder
 from workers.nlp.offline.sentences import split_sentences
 
