@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from triage import queue
 from triage.models import Analysis, AuditEvent, Message, ReplyDraft, Ticket
 from triage.quoting import strip_quoted
 from workers import contract
@@ -43,14 +44,7 @@ def message_enqueue_triage(message_id: int) -> bool:
     The message stays `received` then, and the periodic sweeper (or `manage.py
     triage`) picks it up, so a broker outage loses nothing.
     """
-    from workers.tasks import triage_message  # Celery only; never imports torch
-
-    try:
-        triage_message.delay(message_id)
-    except Exception:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            raise
-        logger.exception("Could not enqueue triage of message %s", message_id)
+    if not queue.publish(queue.TRIAGE_MESSAGE, [message_id], raise_eager=True):
         Message.objects.filter(pk=message_id).update(triage_enqueued_at=None)
         return False
     Message.objects.filter(pk=message_id).update(triage_enqueued_at=timezone.now())

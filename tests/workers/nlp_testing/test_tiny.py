@@ -208,7 +208,7 @@ def test_a_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
         (out / "config.json").write_text("{}")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(tiny, "_BUILDERS", {"answer": broken})
+    monkeypatch.setattr(tiny, "builders", lambda: {"answer": broken})
     with pytest.raises(RuntimeError, match="disk full"):
         build_tiny_models(tmp_path)
     assert list(tmp_path.iterdir()) == []
