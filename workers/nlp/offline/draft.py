@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from workers.nlp.cache import load_once as once
 from workers.nlp.offline.heads import REPO
 from workers.nlp.offline.sentences import split_sentences
+from workers.nlp.scrub import has_address_or_link, scrub, shop_domain
 
 if TYPE_CHECKING:
     import torch
@@ -61,12 +62,8 @@ MAX_NAME_CHARS = 60
 # What MiniLM, spaCy's en_core_web_sm and SmolLM2 read.
 TEXT_LANGUAGE = "en"
 
-EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
-URL_RE = re.compile(
-    r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|org|net|io|de|uk|fr|es|it|nl|info|biz|"
-    r"shop|store|app|co)\b(?:/\S*)?",
-    re.IGNORECASE,
-)
+REMOVED_ADDRESS = "[address removed]"
+REMOVED_LINK = "[link removed]"
 # Outcomes and offers are the agent's to decide, never the model's.
 OUTCOME_RE = re.compile(
     r"\b(unable|cannot|can't|can not|not able|won't|will not|refuse|denied|not "
@@ -288,8 +285,9 @@ class _SentencesDone:
 
 def _clean_line(value: str, limit: int) -> str:
     # Header-derived values (names) may carry line breaks or addresses.
-    value = EMAIL_RE.sub("", " ".join(str(value or "").split()))
-    return URL_RE.sub("", value).strip(" ,;:<>\"'")[:limit]
+    value = " ".join(str(value or "").split())
+    value = scrub(value, allowed_emails=(), removed_address="", removed_link="")
+    return " ".join(value.split()).strip(" ,;:<>\"'")[:limit]
 
 
 def _answer_text(grounding: Mapping[str, Any]) -> str:
@@ -393,7 +391,7 @@ def _reject_reason(sentence: str, words: frozenset[str], digits: frozenset[str])
     """Why a generated sentence may not go into a draft ('' when it may)."""
     if not 15 <= len(sentence) <= MAX_GENERATED_CHARS:
         return "length"
-    if EMAIL_RE.search(sentence) or URL_RE.search(sentence):
+    if has_address_or_link(sentence):
         return "address or link"
     if PLACEHOLDER_RE.search(sentence):
         return "placeholder or markup"
@@ -460,38 +458,6 @@ def validate_generated(
         if len(kept) == MAX_GENERATED_SENTENCES:
             break
     return kept
-
-
-def sanitise(text: str, *, allowed_emails: Sequence[str]) -> str:
-    """Remove every email address and link that is not explicitly allowed.
-
-    The last pass over the whole draft, template included: the request sentence it
-    quotes comes from the email and may carry a third party's address.
-    """
-    allowed = {a.strip().lower() for a in allowed_emails if a and a.strip()}
-
-    def address(match: re.Match[str]) -> str:
-        return (
-            match.group() if match.group().lower() in allowed else "[address removed]"
-        )
-
-    def link(match: re.Match[str]) -> str:
-        # A domain inside an allowed address ("example-shop.test") is not a link.
-        found = match.group().lower()
-        if any(found in a for a in allowed):
-            return match.group()
-        return "[link removed]"
-
-    protected = EMAIL_RE.sub(address, text)
-    # Links are looked for outside the addresses kept above.
-    parts = (
-        re.split(f"({'|'.join(map(re.escape, sorted(allowed)))})", protected)
-        if allowed
-        else [protected]
-    )
-    return "".join(
-        part if part.lower() in allowed else URL_RE.sub(link, part) for part in parts
-    )
 
 
 def compose(
@@ -693,7 +659,16 @@ class DraftStep:
         )
         allowed_emails = [str(email.get("customer_email") or ""), shop_email]
         return {
-            "text": sanitise(text, allowed_emails=allowed_emails),
+            # The last pass over the whole draft, template included: the request
+            # sentence it quotes comes from the email and may carry a third
+            # party's address.
+            "text": scrub(
+                text,
+                allowed_emails=allowed_emails,
+                link_domains=(shop_domain(shop_email),),
+                removed_address=REMOVED_ADDRESS,
+                removed_link=REMOVED_LINK,
+            ),
             "text_customer_language": None,
             "customer_language": email.get("language") or None,
             "backend": "smollm2" if apology else "template",
