@@ -15,6 +15,7 @@ the default ``run`` is transformers' Pipeline shape, batch-first:
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -163,7 +164,9 @@ class Step:
         if model.strip().startswith(OFFLINE_PREFIX):
             if self.offline is None:
                 raise OfflineSpecError(f"no offline model for step {self.name!r}")
-            return type(self).offline(model, config)  # type: ignore[misc]
+            # The loader as written in the class, not bound to this instance.
+            loader: Loader = inspect.getattr_static(self, "offline")
+            return loader(model, config)
         loader = self.backends[self.backend(config)]
         return loader(model, config)
 
