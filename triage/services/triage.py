@@ -6,7 +6,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -216,7 +215,7 @@ PRIORITIES = {
 }
 
 
-def _ticket_apply(ticket: Ticket, results: dict[str, dict[str, Any]]) -> None:
+def _ticket_apply(ticket: Ticket, results: contract.Outcomes) -> None:
     """Copy the latest message's labels onto its ticket (list filters, ordering)."""
 
     fields = []

@@ -168,7 +168,8 @@ def _resolve(path: str) -> Callable[[Path], None]:
     import importlib
 
     module, _, function = path.partition(":")
-    return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
+    builder: Callable[[Path], None] = getattr(importlib.import_module(module), function)
+    return builder
 
 
 def build_tiny_models(dest: Path, *, force: bool = False) -> dict[str, str]:

@@ -124,8 +124,10 @@ class Step:
     backends: ClassVar[Mapping[str, Loader]] = {}
     # Backends served by the shared instruction model (models["chat"]).
     chat_backends: ClassVar[frozenset[str]] = frozenset({"chat"})
-    # Serves ``offline:...`` model settings (workers.nlp.offline, DESIGN §8).
-    offline: ClassVar[Loader | None] = None
+    # Serves ``offline:...`` model settings (workers.nlp.offline, DESIGN §8): a
+    # Loader, or None. Typed Any: a function stored on the class would bind as a
+    # method through the instance, so it is read with inspect.getattr_static.
+    offline: ClassVar[Any] = None
     # "module:function" writing a tiny random model of this step into a directory
     # (tests, benchmarks; never imported by the runtime).
     tiny_builder: ClassVar[str | None] = None
