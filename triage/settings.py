@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
-from environs import Env
+from environs import Env, validate
 
 from triage.model_profiles import ProfileError, resolve_models
 
@@ -255,7 +255,7 @@ TRIAGE_BROKER_TLS_CA_FILE = env.str("TRIAGE_BROKER_TLS_CA_FILE", "")
 TRIAGE_BROKER_TLS_CERT_REQS = env.str(
     "TRIAGE_BROKER_TLS_CERT_REQS",
     "required",
-    validate=lambda value: value in _CERT_REQS,
+    validate=validate.OneOf(list(_CERT_REQS)),
 )
 if CELERY_BROKER_URL.startswith("rediss://") or TRIAGE_BROKER_TLS_CA_FILE:
     CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": _CERT_REQS[TRIAGE_BROKER_TLS_CERT_REQS]}
