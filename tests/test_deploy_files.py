@@ -140,10 +140,11 @@ def test_no_literal_secret_in_compose():
     leaks = []
     for path, value in _values(compose):
         key = path.rsplit("/", 1)[-1]
-        if SECRET_NAME_RE.search(key):
-            # Only an interpolation, with no literal fallback.
-            if not re.fullmatch(r"\$\{[A-Z0-9_]+(:?\?[^}]*|:-)?\}", value):
-                leaks.append(f"{path}={value}")
+        # A secret's value is only an interpolation, with no literal fallback.
+        if SECRET_NAME_RE.search(key) and not re.fullmatch(
+            r"\$\{[A-Z0-9_]+(:?\?[^}]*|:-)?\}", value
+        ):
+            leaks.append(f"{path}={value}")
         # Credentials inside URLs come from interpolation too.
         for user_info in re.findall(r"://([^@/\s]+)@", value):
             if ":" in user_info and "${" not in user_info.partition(":")[2]:
