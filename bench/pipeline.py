@@ -37,6 +37,9 @@ if str(REPO) not in sys.path:
 # Plain dataclasses: importing them loads no model, torch or transformers.
 from workers.nlp.pipeline import PipelineConfig  # noqa: E402
 
+# Benchmarks run on development settings (the settings default to production).
+os.environ.setdefault("TRIAGE_ENV", "development")
+
 SAMPLES = REPO / "samples"
 RESULTS = REPO / "bench" / "results" / "pipeline.json"
 # The samples are English, German and French; agents and analysis read English.
