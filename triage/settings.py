@@ -278,18 +278,23 @@ CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = 5
 CELERY_REDBEAT_KEY_PREFIX = f"{_KEY_PREFIX}redbeat"
 CELERY_REDBEAT_LOCK_TIMEOUT = env.int("TRIAGE_BEAT_LOCK_TIMEOUT", 30)
+# redbeat's own connection: the broker's Redis, with the same Sentinel/TLS set-up.
+CELERY_REDBEAT_REDIS_URL = CELERY_BROKER_URL
+CELERY_REDBEAT_REDIS_OPTIONS: dict = {}
 if TRIAGE_BROKER_SENTINEL_MASTER:
-    _sentinels = [
-        (urlsplit(part).hostname, urlsplit(part).port or 26379)
-        for part in CELERY_BROKER_URL.split(";")
-    ]
+    _parts = [urlsplit(part) for part in CELERY_BROKER_URL.split(";")]
     CELERY_REDBEAT_REDIS_URL = "redis-sentinel://"
     CELERY_REDBEAT_REDIS_OPTIONS = {
-        "sentinels": _sentinels,
+        "sentinels": [(part.hostname, part.port or 26379) for part in _parts],
         "service_name": TRIAGE_BROKER_SENTINEL_MASTER,
-        "password": TRIAGE_BROKER_SENTINEL_PASSWORD or None,
+        # The master's password rides in the broker URL, as kombu reads it.
+        "password": _parts[0].password,
     }
-if CELERY_BROKER_URL.startswith("rediss://") and TRIAGE_BROKER_TLS_CA_FILE:
+    if TRIAGE_BROKER_SENTINEL_PASSWORD:
+        CELERY_REDBEAT_REDIS_OPTIONS["sentinel_kwargs"] = {
+            "password": TRIAGE_BROKER_SENTINEL_PASSWORD
+        }
+if CELERY_BROKER_URL.startswith("rediss://") or TRIAGE_BROKER_TLS_CA_FILE:
     CELERY_REDBEAT_REDIS_USE_SSL = CELERY_BROKER_USE_SSL
 # Publishing must not hang a webhook when Redis is down: fail fast, the sweeper
 # re-enqueues messages left in `received`.
