@@ -14,11 +14,15 @@ PORT ?= 8000
 export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install demo test lint format bench clean dovecot chromium apertium
+.PHONY: help install demo test prod-smoke lint format bench clean dovecot chromium apertium
 
 help:
 	@echo "make demo   install, migrate, ingest + triage the sample emails, serve the dashboard"
 	@echo "make test   install and run the whole suite (PostgreSQL + Redis when reachable)"
+
+# The settings default to production (a real SECRET_KEY and allowed hosts are
+# required); the demo, the suite and the benchmarks opt into development.
+demo test bench: export TRIAGE_ENV := development
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,25 +58,39 @@ apertium:
 	    "translation tests skip without it, and fail under CI=true)"; \
 	fi
 
+# Approved replies go to the local outbox (var/outbox/, and the dashboard's Outbox
+# page), never to a real mail server: the demo prints where to look.
 demo: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo
+	$(PY) manage.py demo --url http://$(HOST):$(PORT)/
 	@echo "Serving the dashboard on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
 
 # PostgreSQL and Redis are used when they answer on their usual ports; the tests
 # then create their own database and use a private Celery key prefix in Redis db 9.
-test: install dovecot chromium
-	$(PY) -m ruff format --check .
-	$(PY) -m ruff check .
-	set -e; \
+SERVICES_ENV := \
 	if [ -z "$${DATABASE_URL:-}" ] && (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
 	  export DATABASE_URL=postgres://postgres@127.0.0.1:5432/triage; fi; \
 	if [ -z "$${CELERY_BROKER_URL:-}" ] && (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then \
 	  export CELERY_BROKER_URL=redis://127.0.0.1:6379/9; fi; \
 	export CELERY_KEY_PREFIX="triage-test-$$$$:"; \
-	echo "DATABASE_URL=$${DATABASE_URL:-(sqlite)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-(eager)}"; \
+	echo "DATABASE_URL=$${DATABASE_URL:-(sqlite)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-(eager)}"
+
+# The suite includes the production smoke test (tests/e2e/test_prod_smoke.py, also
+# `make prod-smoke` alone).
+test: install dovecot chromium
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
+	set -e; $(SERVICES_ENV); \
 	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+# The production command lines of docker-compose.yml (init, gunicorn, a worker on
+# tiny models, beat) against the local PostgreSQL and Redis: static files with
+# long-lived cache headers, login, a signed webhook stored and triaged, /healthz,
+# DEBUG off, `check --deploy`. The test itself sets TRIAGE_ENV=production.
+prod-smoke: install
+	set -e; $(SERVICES_ENV); \
+	HF_HUB_OFFLINE=1 TRIAGE_ENV=development $(PY) -m pytest tests/e2e/test_prod_smoke.py $(PYTEST_ARGS)
 
 # The IMAP tests run a real Dovecot (tests/triage/test_imap.py); installed when
 # missing, which needs root. Without it those tests skip (and fail under CI=true).

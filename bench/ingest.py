@@ -39,6 +39,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+# Benchmarks run on development settings (the settings default to production).
+os.environ.setdefault("TRIAGE_ENV", "development")
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results" / "ingest.json"
 BENCH_DB = "triage_bench"

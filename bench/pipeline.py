@@ -38,6 +38,9 @@ if str(REPO) not in sys.path:
 from workers.contract import email_input  # noqa: E402
 from workers.nlp.pipeline import PipelineConfig  # noqa: E402
 
+# Benchmarks run on development settings (the settings default to production).
+os.environ.setdefault("TRIAGE_ENV", "development")
+
 SAMPLES = REPO / "samples"
 RESULTS = REPO / "bench" / "results" / "pipeline.json"
 # The samples are English, German and French; agents and analysis read English.

@@ -184,3 +184,22 @@ def overview(request: HttpRequest) -> HttpResponse:
         ),
     }
     return TemplateResponse(request, "admin/triage/overview.html", context)
+
+
+@staff_member_required
+def outbox(request: HttpRequest) -> HttpResponse:
+    """Replies sent to customers (the demo's local outbox shows up here too)."""
+    if not request.user.has_perm("triage.view_ticket"):
+        raise PermissionDenied
+    from django.conf import settings
+
+    folder = ""
+    if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+        folder = str(settings.EMAIL_FILE_PATH)
+    context = {
+        **admin.site.each_context(request),
+        "title": "Outbox",
+        "sent": selectors.outbox_messages(),
+        "outbox_folder": folder,
+    }
+    return TemplateResponse(request, "admin/triage/outbox.html", context)

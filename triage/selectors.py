@@ -553,3 +553,12 @@ def _audit_detail(event: AuditEvent) -> str:
     if action == "ticket_assigned":
         return f"to {detail.get('assigned_to') or 'nobody'}"
     return ""
+
+
+def outbox_messages(*, limit: int = 200) -> QuerySet[Message]:
+    """Replies sent to customers, newest first, with who approved them."""
+    return (
+        Message.objects.filter(direction=Message.Direction.OUTBOUND)
+        .select_related("ticket", "sent_draft__approved_by")
+        .order_by("-sent_at", "-pk")[:limit]
+    )

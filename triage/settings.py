@@ -1,56 +1,70 @@
-"""One env-driven settings module.
+"""One env-driven settings module, read through environs (typed, and a bad value
+fails at startup with an error naming the variable).
 
-Nothing set: SQLite and Celery tasks run in-process (eager) -- a laptop needs no
-services. `DATABASE_URL` switches to PostgreSQL, `CELERY_BROKER_URL` to Redis.
-`TRIAGE_ENV=production` turns on the checks `manage.py check --deploy` wants and
-refuses the development secret key.
+Production is the default: `TRIAGE_ENV=production` unless told otherwise, so a
+missing `SECRET_KEY` or `DJANGO_ALLOWED_HOSTS` stops the process instead of
+serving with a public development key. `make demo` and `make test` opt into
+`TRIAGE_ENV=development`: SQLite and in-process (eager) Celery tasks unless
+`DATABASE_URL` / `CELERY_BROKER_URL` are set, and replies go to a local outbox
+folder instead of an SMTP server. DEBUG is on only when `DJANGO_DEBUG` asks.
+
+Every variable read here is documented in `.env.example` (a test checks it).
 """
 
 from __future__ import annotations
 
-import json
-import os
+import ssl
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from environs import Env, validate
 
 from triage.model_profiles import ProfileError, resolve_models
 
+env = Env()
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("TRIAGE_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR = env.path("TRIAGE_VAR_DIR", BASE_DIR / "var")
 
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [
-        item.strip()
-        for item in os.environ.get(name, default).split(",")
-        if item.strip()
-    ]
-
-
-TRIAGE_ENV = os.environ.get("TRIAGE_ENV", "development")
+TRIAGE_ENV = env.str("TRIAGE_ENV", "production")
+if TRIAGE_ENV not in {"production", "development"}:
+    raise ImproperlyConfigured(
+        f"TRIAGE_ENV must be 'production' or 'development', got {TRIAGE_ENV!r}."
+    )
 PRODUCTION = TRIAGE_ENV == "production"
 
 _DEV_SECRET_KEY = "django-insecure-dev-only-never-use-in-production"  # noqa: S105
-SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET_KEY)
-if PRODUCTION and (SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50):
+SECRET_KEY = env.str("SECRET_KEY", "" if PRODUCTION else _DEV_SECRET_KEY)
+if PRODUCTION and (
+    SECRET_KEY == _DEV_SECRET_KEY
+    or len(SECRET_KEY) < 50
+    or SECRET_KEY.startswith("django-insecure")
+):
     raise ImproperlyConfigured(
-        "TRIAGE_ENV=production needs SECRET_KEY set to a random value of 50+ chars."
+        "SECRET_KEY must be set to a random value of 50+ characters in production "
+        "(TRIAGE_ENV=production, the default). Generate one with: python3 -c "
+        "'import secrets; print(secrets.token_urlsafe(50))'. For a local try, "
+        "TRIAGE_ENV=development."
     )
 
-DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
-ALLOWED_HOSTS = env_list(
-    "DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver"
+# Tracebacks only when explicitly asked for, in any environment.
+DEBUG = env.bool("DJANGO_DEBUG", False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured(
+        "DJANGO_DEBUG=true is refused in production: it shows tracebacks (with "
+        "settings and request data) to anyone, webhook callers included."
+    )
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS",
+    [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"],
 )
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "DJANGO_ALLOWED_HOSTS must name the host(s) this site answers to in "
+        "production, e.g. DJANGO_ALLOWED_HOSTS=support.example.com"
+    )
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -64,6 +78,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the app itself: the admin works behind any proxy.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -91,14 +107,26 @@ TEMPLATES = [
     },
 ]
 
-if not os.environ.get("DATABASE_URL"):
+# --- Database ---------------------------------------------------------------------
+if not env.str("DATABASE_URL", ""):
     VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite needs its folder
 DATABASES = {
-    "default": dj_database_url.config(
+    "default": env.dj_db_url(
+        "DATABASE_URL",
         default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_max_age=env.int("DATABASE_CONN_MAX_AGE", 60),
+        # A persistent connection that died (database restart) is replaced before
+        # the request uses it, instead of failing that request.
+        conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # libpq's connect_timeout bounds the whole connection set-up: with the database
+    # unreachable a webhook answers 503 (retried by the provider) in seconds
+    # instead of hanging until gunicorn kills the worker.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+        "DATABASE_CONNECT_TIMEOUT", 5
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 _VALIDATORS = "django.contrib.auth.password_validation"
@@ -113,14 +141,53 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+TIME_ZONE = env.str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
+# --- Static files and attachments ----------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
-MEDIA_ROOT = Path(os.environ.get("TRIAGE_MEDIA_ROOT", VAR_DIR / "media"))
+STATIC_ROOT = env.path("TRIAGE_STATIC_ROOT", VAR_DIR / "static")
+MEDIA_ROOT = env.path("TRIAGE_MEDIA_ROOT", VAR_DIR / "media")
 MEDIA_URL = "media/"
+# Production serves collectstatic's compressed, hashed copies with far-future cache
+# headers; development serves straight from the apps (no collectstatic needed).
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
+_STATICFILES_BACKEND = (
+    "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    if PRODUCTION
+    else "django.contrib.staticfiles.storage.StaticFilesStorage"
+)
+# Attachments: a local volume by default, any S3-compatible store through
+# django-storages. Attachments are customer data: never public, links are signed.
+TRIAGE_STORAGE = env.str("TRIAGE_STORAGE", "local")
+if TRIAGE_STORAGE == "local":
+    _DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+elif TRIAGE_STORAGE == "s3":
+    _DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("TRIAGE_S3_BUCKET"),
+            "endpoint_url": env.str("TRIAGE_S3_ENDPOINT_URL", "") or None,
+            "region_name": env.str("TRIAGE_S3_REGION", "") or None,
+            # Empty: boto3's own chain (instance role, ~/.aws, AWS_* variables).
+            "access_key": env.str("TRIAGE_S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env.str("TRIAGE_S3_SECRET_ACCESS_KEY", "") or None,
+            "location": env.str("TRIAGE_S3_PREFIX", ""),
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    raise ImproperlyConfigured(
+        f"TRIAGE_STORAGE must be 'local' or 's3', got {TRIAGE_STORAGE!r}."
+    )
+STORAGES = {
+    "default": _DEFAULT_STORAGE,
+    "staticfiles": {"BACKEND": _STATICFILES_BACKEND},
+}
 
 # --- Security (production) -------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
@@ -129,57 +196,112 @@ SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+    # Set by the reverse proxy (Caddy in the compose `proxy` profile).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # Load balancers probe over plain HTTP inside the network.
     SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
 
 # --- Celery ----------------------------------------------------------------------
 # No broker configured: run tasks in-process so a laptop needs no Redis.
-CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", "") or "memory://"
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Unset: Celery's default (one process per CPU); compose sets it per worker service.
+CELERY_WORKER_CONCURRENCY = env.int("TRIAGE_WORKER_CONCURRENCY", None)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "triage.*": {"queue": "gpu"},
     "mail.*": {"queue": "mail"},
     "ops.*": {"queue": "default"},
 }
-CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("TRIAGE_TASK_SOFT_TIME_LIMIT", "300"))
-CELERY_TASK_TIME_LIMIT = int(os.environ.get("TRIAGE_TASK_TIME_LIMIT", "360"))
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("TRIAGE_TASK_SOFT_TIME_LIMIT", 300)
+CELERY_TASK_TIME_LIMIT = env.int("TRIAGE_TASK_TIME_LIMIT", 360)
+_KEY_PREFIX = env.str("CELERY_KEY_PREFIX", "")
 # Above the hard time limit, so Redis never redelivers a task that is still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(os.environ.get("TRIAGE_VISIBILITY_TIMEOUT", "3600")),
-    "global_keyprefix": os.environ.get("CELERY_KEY_PREFIX", ""),
+    "visibility_timeout": env.int("TRIAGE_VISIBILITY_TIMEOUT", 3600),
+    "global_keyprefix": _KEY_PREFIX,
     # How often workers look for unacked tasks of dead workers to redeliver:
     # roughly interval * throttle seconds after the visibility timeout.
-    "unacked_restore_interval": int(os.environ.get("TRIAGE_RESTORE_INTERVAL", "10")),
-    "unacked_restore_throttle": int(os.environ.get("TRIAGE_RESTORE_THROTTLE", "10")),
+    "unacked_restore_interval": env.int("TRIAGE_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": env.int("TRIAGE_RESTORE_THROTTLE", 10),
 }
+# Redis Sentinel: CELERY_BROKER_URL=sentinel://s1:26379;sentinel://s2:26379 and
+# the master's name here (kombu's transport option).
+TRIAGE_BROKER_SENTINEL_MASTER = env.str("TRIAGE_BROKER_SENTINEL_MASTER", "")
+TRIAGE_BROKER_SENTINEL_PASSWORD = env.str("TRIAGE_BROKER_SENTINEL_PASSWORD", "")
+if TRIAGE_BROKER_SENTINEL_MASTER:
+    CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = TRIAGE_BROKER_SENTINEL_MASTER
+    if TRIAGE_BROKER_SENTINEL_PASSWORD:
+        CELERY_BROKER_TRANSPORT_OPTIONS["sentinel_kwargs"] = {
+            "password": TRIAGE_BROKER_SENTINEL_PASSWORD
+        }
+# TLS to Redis: a rediss:// URL; the CA bundle and verification from here.
+_CERT_REQS = {
+    "required": ssl.CERT_REQUIRED,
+    "optional": ssl.CERT_OPTIONAL,
+    "none": ssl.CERT_NONE,
+}
+TRIAGE_BROKER_TLS_CA_FILE = env.str("TRIAGE_BROKER_TLS_CA_FILE", "")
+TRIAGE_BROKER_TLS_CERT_REQS = env.str(
+    "TRIAGE_BROKER_TLS_CERT_REQS",
+    "required",
+    validate=validate.OneOf(list(_CERT_REQS)),
+)
+if CELERY_BROKER_URL.startswith("rediss://") or TRIAGE_BROKER_TLS_CA_FILE:
+    CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": _CERT_REQS[TRIAGE_BROKER_TLS_CERT_REQS]}
+    if TRIAGE_BROKER_TLS_CA_FILE:
+        CELERY_BROKER_USE_SSL["ssl_ca_certs"] = TRIAGE_BROKER_TLS_CA_FILE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Messages left in `received` this long (seconds) without a live task are
 # re-enqueued by the sweeper.
-TRIAGE_SWEEP_AFTER = int(os.environ.get("TRIAGE_SWEEP_AFTER", "120"))
+TRIAGE_SWEEP_AFTER = env.int("TRIAGE_SWEEP_AFTER", 120)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-messages": {
         "task": "ops.sweep",
-        "schedule": float(os.environ.get("TRIAGE_SWEEP_EVERY", "60")),
+        "schedule": env.float("TRIAGE_SWEEP_EVERY", 60.0),
     },
 }
+# celery beat keeps its schedule in Redis (celery-redbeat) behind a lock: a second
+# beat (a restart overlapping the old container, two hosts) waits as a standby and
+# takes over within the lock timeout once the first is gone, never both sending.
+CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 5
+CELERY_REDBEAT_KEY_PREFIX = f"{_KEY_PREFIX}redbeat"
+CELERY_REDBEAT_LOCK_TIMEOUT = env.int("TRIAGE_BEAT_LOCK_TIMEOUT", 30)
+# redbeat's own connection: the broker's Redis, with the same Sentinel/TLS set-up.
+CELERY_REDBEAT_REDIS_URL = CELERY_BROKER_URL
+CELERY_REDBEAT_REDIS_OPTIONS: dict = {}
+if TRIAGE_BROKER_SENTINEL_MASTER:
+    _parts = [urlsplit(part) for part in CELERY_BROKER_URL.split(";")]
+    CELERY_REDBEAT_REDIS_URL = "redis-sentinel://"
+    CELERY_REDBEAT_REDIS_OPTIONS = {
+        "sentinels": [(part.hostname, part.port or 26379) for part in _parts],
+        "service_name": TRIAGE_BROKER_SENTINEL_MASTER,
+        # The master's password rides in the broker URL, as kombu reads it.
+        "password": _parts[0].password,
+    }
+    if TRIAGE_BROKER_SENTINEL_PASSWORD:
+        CELERY_REDBEAT_REDIS_OPTIONS["sentinel_kwargs"] = {
+            "password": TRIAGE_BROKER_SENTINEL_PASSWORD
+        }
+if CELERY_BROKER_URL.startswith("rediss://") or TRIAGE_BROKER_TLS_CA_FILE:
+    CELERY_REDBEAT_REDIS_USE_SSL = CELERY_BROKER_USE_SSL
 # Publishing must not hang a webhook when Redis is down: fail fast, the sweeper
 # re-enqueues messages left in `received`. Kombu's defaults retry the connection
 # for broker_connection_timeout (2 s) and a silent host for the OS connect timeout;
 # this bounds one publish attempt (connect included) to TRIAGE_PUBLISH_TIMEOUT,
 # two attempts in all (bench/broker_down.py measures the cost per ingest).
-TRIAGE_PUBLISH_TIMEOUT = float(os.environ.get("TRIAGE_PUBLISH_TIMEOUT", "0.25"))
+TRIAGE_PUBLISH_TIMEOUT = env.float("TRIAGE_PUBLISH_TIMEOUT", 0.25)
 CELERY_BROKER_CONNECTION_TIMEOUT = TRIAGE_PUBLISH_TIMEOUT
 CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = TRIAGE_PUBLISH_TIMEOUT
 CELERY_BROKER_TRANSPORT_OPTIONS["connect_retries_timeout"] = TRIAGE_PUBLISH_TIMEOUT
@@ -190,91 +312,101 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 
 # --- Triage ----------------------------------------------------------------------
-TRIAGE_TINY_DIR = Path(os.environ.get("TRIAGE_TINY_DIR", VAR_DIR / "models" / "tiny"))
+TRIAGE_TINY_DIR = env.path("TRIAGE_TINY_DIR", VAR_DIR / "models" / "tiny")
 # Offline classifier heads (`manage.py train_heads`); workers.nlp.offline computes
 # the same default from the environment.
-TRIAGE_HEADS_DIR = Path(
-    os.environ.get("TRIAGE_HEADS_DIR", VAR_DIR / "models" / "heads")
-)
-TRIAGE_MODELS_PROFILE = os.environ.get("TRIAGE_MODELS", "hub")
+TRIAGE_HEADS_DIR = env.path("TRIAGE_HEADS_DIR", VAR_DIR / "models" / "heads")
+TRIAGE_MODELS_PROFILE = env.str("TRIAGE_MODELS", "hub")
 try:
     TRIAGE_MODELS = resolve_models(
         TRIAGE_MODELS_PROFILE, tiny_dir=TRIAGE_TINY_DIR, heads_dir=TRIAGE_HEADS_DIR
     )
-except ProfileError as exc:
-    raise ImproperlyConfigured(str(exc)) from exc
+except (ProfileError, ValueError) as exc:
+    raise ImproperlyConfigured(f"TRIAGE_MODELS: {exc}") from exc
 # What agents read (translations shown side by side) and what the analysis models
 # read (mail in another language is translated into it first).
-TRIAGE_AGENT_LANGUAGE = os.environ.get("TRIAGE_AGENT_LANGUAGE", "en")
-TRIAGE_ANALYSIS_LANGUAGE = os.environ.get("TRIAGE_ANALYSIS_LANGUAGE", "en")
+TRIAGE_AGENT_LANGUAGE = env.str("TRIAGE_AGENT_LANGUAGE", "en")
+TRIAGE_ANALYSIS_LANGUAGE = env.str("TRIAGE_ANALYSIS_LANGUAGE", "en")
 # Per-step backend for text-to-text steps: translation/summary "seq2seq"|"chat",
 # answer "extractive"|"chat", draft "causal"|"chat".
-TRIAGE_BACKENDS = json.loads(os.environ.get("TRIAGE_BACKENDS", "{}"))
-TRIAGE_INTENT_LABELS = env_list(
+TRIAGE_BACKENDS = env.json("TRIAGE_BACKENDS", {})
+TRIAGE_INTENT_LABELS = env.list(
     "TRIAGE_INTENT_LABELS",
-    "refund,exchange,wrong item,damaged,late delivery,billing,account,other",
+    [
+        "refund",
+        "exchange",
+        "wrong item",
+        "damaged",
+        "late delivery",
+        "billing",
+        "account",
+        "other",
+    ],
 )
 # Languages customers write in: `download_models` fetches a translation model for
 # each pair with the agents' and the analysis language.
-TRIAGE_CUSTOMER_LANGUAGES = env_list("TRIAGE_CUSTOMER_LANGUAGES", "de,fr,es,it,nl")
-TRIAGE_BATCH_SIZE = int(os.environ.get("TRIAGE_BATCH_SIZE", "16"))
-TRIAGE_SHOP_NAME = os.environ.get("TRIAGE_SHOP_NAME", "Example Shop")
-TRIAGE_SUPPORT_ADDRESS = os.environ.get(
-    "TRIAGE_SUPPORT_ADDRESS", "support@example-shop.test"
+TRIAGE_CUSTOMER_LANGUAGES = env.list(
+    "TRIAGE_CUSTOMER_LANGUAGES", ["de", "fr", "es", "it", "nl"]
 )
-TRIAGE_AGENT_SIGNATURE = os.environ.get("TRIAGE_AGENT_SIGNATURE", "Customer Service")
-TRIAGE_MAX_ATTEMPTS = int(os.environ.get("TRIAGE_MAX_ATTEMPTS", "3"))
+TRIAGE_BATCH_SIZE = env.int("TRIAGE_BATCH_SIZE", 16)
+TRIAGE_SHOP_NAME = env.str("TRIAGE_SHOP_NAME", "Example Shop")
+TRIAGE_SUPPORT_ADDRESS = env.str("TRIAGE_SUPPORT_ADDRESS", "support@example-shop.test")
+TRIAGE_AGENT_SIGNATURE = env.str("TRIAGE_AGENT_SIGNATURE", "Customer Service")
+TRIAGE_MAX_ATTEMPTS = env.int("TRIAGE_MAX_ATTEMPTS", 3)
 # Seconds; retry n waits a random time up to factor * 2**n (full jitter), max 300.
-TRIAGE_RETRY_BACKOFF = float(os.environ.get("TRIAGE_RETRY_BACKOFF", "5"))
+TRIAGE_RETRY_BACKOFF = env.float("TRIAGE_RETRY_BACKOFF", 5.0)
 # Raw MIME kept per message; above this only the head is stored and flagged.
-TRIAGE_RAW_MAX_BYTES = int(os.environ.get("TRIAGE_RAW_MAX_BYTES", str(10 * 2**20)))
-TRIAGE_ATTACHMENT_MAX_BYTES = int(
-    os.environ.get("TRIAGE_ATTACHMENT_MAX_BYTES", str(10 * 2**20))
-)
-TRIAGE_ATTACHMENT_MAX_COUNT = int(os.environ.get("TRIAGE_ATTACHMENT_MAX_COUNT", "20"))
+TRIAGE_RAW_MAX_BYTES = env.int("TRIAGE_RAW_MAX_BYTES", 10 * 2**20)
+TRIAGE_ATTACHMENT_MAX_BYTES = env.int("TRIAGE_ATTACHMENT_MAX_BYTES", 10 * 2**20)
+TRIAGE_ATTACHMENT_MAX_COUNT = env.int("TRIAGE_ATTACHMENT_MAX_COUNT", 20)
 # MIME parts the parser walks per mail (issue 10): 100k tiny parts cost ~25 s to
 # parse. Past the cap the raw is still kept whole and the mail flagged.
-TRIAGE_MIME_MAX_PARTS = int(os.environ.get("TRIAGE_MIME_MAX_PARTS", "1000"))
+TRIAGE_MIME_MAX_PARTS = env.int("TRIAGE_MIME_MAX_PARTS", 1000)
 # Text handed to the models is capped; the full text stays stored.
-TRIAGE_MODEL_TEXT_MAX_CHARS = int(
-    os.environ.get("TRIAGE_MODEL_TEXT_MAX_CHARS", "20000")
-)
+TRIAGE_MODEL_TEXT_MAX_CHARS = env.int("TRIAGE_MODEL_TEXT_MAX_CHARS", 20000)
+# A GPU worker refuses to start when a configured Hub model is not in its local
+# cache and the Hub cannot be reached (workers/preflight.py).
+TRIAGE_WORKER_MODEL_CHECK = env.bool("TRIAGE_WORKER_MODEL_CHECK", True)
 
 # --- Webhooks / IMAP -------------------------------------------------------------
 # An endpoint whose secret is unset refuses every request (401).
-MAILGUN_WEBHOOK_SIGNING_KEY = os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", "")
-TRIAGE_WEBHOOK_SECRET = os.environ.get("TRIAGE_WEBHOOK_SECRET", "")  # raw MIME HMAC
-INBOUND_BASIC_AUTH = os.environ.get("INBOUND_BASIC_AUTH", "")  # "user:password"
+MAILGUN_WEBHOOK_SIGNING_KEY = env.str("MAILGUN_WEBHOOK_SIGNING_KEY", "")
+TRIAGE_WEBHOOK_SECRET = env.str("TRIAGE_WEBHOOK_SECRET", "")  # raw MIME HMAC
+INBOUND_BASIC_AUTH = env.str("INBOUND_BASIC_AUTH", "")  # "user:password"
+_basic_user, _colon, _basic_password = INBOUND_BASIC_AUTH.partition(":")
+if INBOUND_BASIC_AUTH and not (_colon and _basic_user and _basic_password):
+    # ":" or "user:" would let an empty credential through.
+    raise ImproperlyConfigured(
+        "INBOUND_BASIC_AUTH must be 'user:password' with a non-empty user and "
+        "password (or unset to refuse every basic-auth webhook)."
+    )
 # SendGrid cannot sign: either basic auth or this secret as the last URL segment.
-SENDGRID_WEBHOOK_URL_SECRET = os.environ.get("SENDGRID_WEBHOOK_URL_SECRET", "")
+SENDGRID_WEBHOOK_URL_SECRET = env.str("SENDGRID_WEBHOOK_URL_SECRET", "")
 # Whole request body, checked before parsing (413). Postmark posts up to 35 MB of
 # JSON, SendGrid 30 MB, Mailgun 25 MB of mail; Django's DATA_UPLOAD_MAX_MEMORY_SIZE
 # does not apply: the webhook views read the body themselves (triage/webhooks).
-TRIAGE_WEBHOOK_MAX_BYTES = int(
-    os.environ.get("TRIAGE_WEBHOOK_MAX_BYTES", str(40 * 2**20))
-)
-TRIAGE_WEBHOOK_TOLERANCE_SECONDS = int(
-    os.environ.get("TRIAGE_WEBHOOK_TOLERANCE_SECONDS", "300")
-)
+# The Caddy profile caps request bodies at the same size.
+TRIAGE_WEBHOOK_MAX_BYTES = env.int("TRIAGE_WEBHOOK_MAX_BYTES", 40 * 2**20)
+TRIAGE_WEBHOOK_TOLERANCE_SECONDS = env.int("TRIAGE_WEBHOOK_TOLERANCE_SECONDS", 300)
 # Archive attachments (zip, gzip) are judged by the sizes they declare, never
 # extracted; past a cap they are flagged and not stored.
-TRIAGE_ARCHIVE_MAX_UNCOMPRESSED_BYTES = int(
-    os.environ.get("TRIAGE_ARCHIVE_MAX_UNCOMPRESSED_BYTES", str(100 * 2**20))
+TRIAGE_ARCHIVE_MAX_UNCOMPRESSED_BYTES = env.int(
+    "TRIAGE_ARCHIVE_MAX_UNCOMPRESSED_BYTES", 100 * 2**20
 )
-TRIAGE_ARCHIVE_MAX_RATIO = float(os.environ.get("TRIAGE_ARCHIVE_MAX_RATIO", "100"))
-TRIAGE_ARCHIVE_MAX_MEMBERS = int(os.environ.get("TRIAGE_ARCHIVE_MAX_MEMBERS", "1000"))
-IMAP_HOST = os.environ.get("IMAP_HOST", "")
-IMAP_PORT = int(os.environ.get("IMAP_PORT", "993"))
-IMAP_USER = os.environ.get("IMAP_USER", "")
-IMAP_PASSWORD = os.environ.get("IMAP_PASSWORD", "")  # or an app password
-IMAP_FOLDER = os.environ.get("IMAP_FOLDER", "INBOX")
-IMAP_CAFILE = os.environ.get("IMAP_CAFILE", "")  # extra CA bundle (self-hosted)
-IMAP_BATCH = int(os.environ.get("IMAP_BATCH", "50"))
+TRIAGE_ARCHIVE_MAX_RATIO = env.float("TRIAGE_ARCHIVE_MAX_RATIO", 100.0)
+TRIAGE_ARCHIVE_MAX_MEMBERS = env.int("TRIAGE_ARCHIVE_MAX_MEMBERS", 1000)
+IMAP_HOST = env.str("IMAP_HOST", "")
+IMAP_PORT = env.int("IMAP_PORT", 993)
+IMAP_USER = env.str("IMAP_USER", "")
+IMAP_PASSWORD = env.str("IMAP_PASSWORD", "")  # or an app password
+IMAP_FOLDER = env.str("IMAP_FOLDER", "INBOX")
+IMAP_CAFILE = env.str("IMAP_CAFILE", "")  # extra CA bundle (self-hosted)
+IMAP_BATCH = env.int("IMAP_BATCH", 50)
 # A fetched mail that cannot be stored is moved to this folder, or (unset) given the
 # keyword `$TriageFailed` and skipped by later polls, never fetched forever
 # (issue 10). Either way it is logged with its error.
-IMAP_FAILED_FOLDER = os.environ.get("IMAP_FAILED_FOLDER", "")
-IMAP_POLL_SECONDS = float(os.environ.get("IMAP_POLL_SECONDS", "60"))
+IMAP_FAILED_FOLDER = env.str("IMAP_FAILED_FOLDER", "")
+IMAP_POLL_SECONDS = env.float("IMAP_POLL_SECONDS", 60.0)
 if IMAP_HOST:
     CELERY_BEAT_SCHEDULE["mail-imap-poll"] = {
         "task": "mail.imap_poll",
@@ -284,25 +416,33 @@ if IMAP_HOST:
     }
 
 # --- Email / dashboard -----------------------------------------------------------
-# Approved replies go out through Django's SMTP backend (the `mail` queue).
-EMAIL_BACKEND = os.environ.get(
-    "EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+# Approved replies go out through Django's SMTP backend (the `mail` queue) in
+# production. Development (`make demo`) writes them to a local outbox folder
+# instead; either way the sent reply is recorded in the ticket's thread and in the
+# dashboard's Outbox. A real relay is `EMAIL_BACKEND=...smtp.EmailBackend` + host.
+TRIAGE_OUTBOX_DIR = env.path("TRIAGE_OUTBOX_DIR", VAR_DIR / "outbox")
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.filebased.EmailBackend",
 )
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
-EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
-EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
-DEFAULT_FROM_EMAIL = os.environ.get(
+EMAIL_FILE_PATH = TRIAGE_OUTBOX_DIR
+EMAIL_HOST = env.str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", f"{TRIAGE_SHOP_NAME} Support <{TRIAGE_SUPPORT_ADDRESS}>"
 )
-SERVER_EMAIL = os.environ.get("SERVER_EMAIL", TRIAGE_SUPPORT_ADDRESS)
-TRIAGE_SEND_MAX_ATTEMPTS = int(os.environ.get("TRIAGE_SEND_MAX_ATTEMPTS", "5"))
+SERVER_EMAIL = env.str("SERVER_EMAIL", TRIAGE_SUPPORT_ADDRESS)
+TRIAGE_SEND_MAX_ATTEMPTS = env.int("TRIAGE_SEND_MAX_ATTEMPTS", 5)
 # A send claimed longer ago than this is presumed dead (longer than the mail task's
 # hard time limit): its outcome is unknown and an approver decides, never a retry.
-TRIAGE_SEND_LEASE_SECONDS = int(os.environ.get("TRIAGE_SEND_LEASE_SECONDS", "300"))
+TRIAGE_SEND_LEASE_SECONDS = env.int("TRIAGE_SEND_LEASE_SECONDS", 300)
 # Set on every response by triage.middleware: email content is shown in the
 # dashboard, so no inline script, no plugin, no framing, no remote images.
 TRIAGE_CONTENT_SECURITY_POLICY = (
@@ -327,5 +467,5 @@ LOGGING = {
             "filters": ["context"],
         }
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
 }

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from triage.admin_views import overview
+from triage.admin_views import outbox, overview
 from triage.health import healthz
 
 admin.site.site_header = "triage — support inbox"
@@ -13,6 +13,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/triage/ticket/", permanent=False)),
     # Before the admin's own URLs, which would answer it with a 404.
     path("admin/triage/overview/", overview, name="triage_overview"),
+    path("admin/triage/outbox/", outbox, name="triage_outbox"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("webhooks/", include("triage.webhooks.urls")),

@@ -43,3 +43,31 @@ def _log_context_end(task=None, **extra):
     token = getattr(task.request, "log_context_token", None)
     if token is not None:
         reset_log_context(token)
+
+
+@signals.celeryd_after_setup.connect
+def _refuse_without_models(sender=None, instance=None, **extra) -> None:
+    """A worker serving the `gpu` queue needs its models on disk (or the Hub).
+
+    Checked here, after -Q is applied and before any task is taken; a clear
+    message and exit code 78 (EX_CONFIG) instead of failing every task later.
+    """
+    import sys
+
+    from django.conf import settings
+
+    consume = instance.app.amqp.queues.consume_from if instance else None
+    serves_gpu = not consume or "gpu" in consume
+    if not (serves_gpu and settings.TRIAGE_WORKER_MODEL_CHECK):
+        return
+    from workers.preflight import check_models
+
+    problem = check_models()
+    if problem:
+        sys.stderr.write(problem + "\n")
+        sys.stderr.flush()
+        # os._exit: SystemExit from a signal handler would be swallowed or turned
+        # into a traceback by the worker's start-up; the parent must see 78.
+        import os
+
+        os._exit(78)

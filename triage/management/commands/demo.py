@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -24,8 +25,11 @@ class Command(BaseCommand):
             "--samples", default=str(settings.BASE_DIR / "samples"), help="folder"
         )
         parser.add_argument("--username", default="admin")
+        parser.add_argument(
+            "--url", default="http://127.0.0.1:8000/", help="where it is served"
+        )
 
-    def handle(self, *args, samples: str, username: str, **options) -> None:
+    def handle(self, *args, samples: str, username: str, url: str, **options) -> None:
         self._pick_models()
         password = secrets.token_urlsafe(12)
         user, _ = get_user_model().objects.get_or_create(
@@ -36,11 +40,34 @@ class Command(BaseCommand):
         user.save()
         call_command("ingest", samples, source="demo")
         call_command("triage")
+        base = url.rstrip("/")
         self.stdout.write(
             self.style.SUCCESS(
-                "\nDashboard: http://127.0.0.1:8000/admin/triage/ticket/\n"
+                f"\nDashboard: {base}/admin/triage/ticket/\n"
                 f"Login:     {username}\nPassword:  {password}\n"
             )
+        )
+        self.stdout.write(self._outbox_note(base))
+
+    def _outbox_note(self, base: str) -> str:
+        """Where approved replies end up, so the loop can be followed to its end."""
+        backend = settings.EMAIL_BACKEND
+        if backend.endswith("filebased.EmailBackend"):
+            folder = Path(settings.EMAIL_FILE_PATH)
+            folder.mkdir(parents=True, exist_ok=True)
+            return (
+                "Replies you approve are sent to a LOCAL OUTBOX, not to anyone:\n"
+                f"  Outbox:    {base}/admin/triage/outbox/ (and in each ticket's "
+                "conversation)\n"
+                f"  Files:     {folder}/ (one file per sent email)\n"
+                "A real SMTP relay is one setting away: EMAIL_BACKEND="
+                "django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST "
+                "(.env.example, SMTP).\n"
+            )
+        return (
+            f"Replies you approve are sent with {backend} "
+            f"(EMAIL_HOST={settings.EMAIL_HOST}:{settings.EMAIL_PORT}); sent ones "
+            f"are listed at {base}/admin/triage/outbox/\n"
         )
 
     def _pick_models(self) -> None:
