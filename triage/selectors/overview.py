@@ -1,0 +1,134 @@
+"""Reads for the team leads' overview page."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import Count, F, Q
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from triage.models import ReplyDraft, Ticket
+from triage.selectors.tickets import ticket_list
+
+OPEN_STATUSES = (Ticket.Status.NEW, Ticket.Status.NEEDS_REVIEW, Ticket.Status.WAITING)
+# (label, lower bound in hours, upper bound in hours or None)
+AGE_BUCKETS = (
+    ("< 4 h", 0, 4),
+    ("4-24 h", 4, 24),
+    ("1-3 days", 24, 72),
+    ("> 3 days", 72, None),
+)
+
+
+def overview_tickets_per_day(*, days: int = 14) -> dict[str, Any]:
+    """Tickets created per day, split by the sentiment shown in the list."""
+    today = timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    rows = (
+        ticket_list()
+        .filter(created_at__date__gte=first)
+        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("day", "shown_sentiment")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts: dict[date, Counter[str]] = defaultdict(Counter)
+    for row in rows:
+        counts[row["day"]][_sentiment_key(row["shown_sentiment"])] += row["n"]
+    series = sorted({key for day in counts.values() for key in day}, key=_sent_order)
+    table = [
+        {
+            "day": first + timedelta(days=i),
+            "counts": [counts[first + timedelta(days=i)][s] for s in series],
+            "total": sum(counts[first + timedelta(days=i)].values()),
+        }
+        for i in range(days)
+    ]
+    return {"series": series, "rows": table}
+
+
+def overview_intent_mix(*, days: int = 30) -> list[dict[str, Any]]:
+    since = timezone.now() - timedelta(days=days)
+    rows = (
+        ticket_list()
+        .filter(created_at__gte=since)
+        .values("shown_intent")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "shown_intent")
+    )
+    total = sum(row["n"] for row in rows) or 1
+    return [
+        {
+            "intent": row["shown_intent"] or "(not classified)",
+            "count": row["n"],
+            "share": row["n"] / total,
+        }
+        for row in rows
+    ]
+
+
+def overview_open_by_priority_age() -> dict[str, Any]:
+    """Open tickets (not closed) per priority, in age buckets."""
+    now = timezone.now()
+    aggregates = {}
+    for i, (_, low, high) in enumerate(AGE_BUCKETS):
+        q = Q(created_at__lte=now - timedelta(hours=low))
+        if high is not None:
+            q &= Q(created_at__gt=now - timedelta(hours=high))
+        aggregates[f"b{i}"] = Count("pk", filter=q)
+    found = {
+        row["priority"]: row
+        for row in Ticket.objects.filter(status__in=OPEN_STATUSES)
+        .values("priority")
+        .annotate(**aggregates)
+        .order_by("priority")
+    }
+    rows = []
+    for priority in Ticket.Priority:
+        row = found.get(priority.value, {})
+        counts = [row.get(f"b{i}", 0) for i in range(len(AGE_BUCKETS))]
+        rows.append({"priority": priority, "counts": counts, "total": sum(counts)})
+    return {"buckets": [label for label, _, _ in AGE_BUCKETS], "rows": rows}
+
+
+def overview_time_to_approval(*, days: int = 30) -> dict[str, Any]:
+    """Median hours from the customer's message to the approval of our reply."""
+    since = timezone.now() - timedelta(days=days)
+    drafts = (
+        ReplyDraft.objects.filter(approved_at__gte=since)
+        .annotate(
+            arrived=Coalesce(
+                F("in_reply_to_message__received_at"), F("ticket__created_at")
+            )
+        )
+        .values_list("approved_at", "arrived")
+    )
+    per_day: dict[date, list[float]] = defaultdict(list)
+    all_hours = []
+    for approved_at, arrived in drafts:
+        hours = max((approved_at - arrived).total_seconds(), 0) / 3600
+        per_day[timezone.localdate(approved_at)].append(hours)
+        all_hours.append(hours)
+    rows = [
+        {"day": day, "count": len(hours), "median": statistics.median(hours)}
+        for day, hours in sorted(per_day.items())
+    ]
+    return {
+        "rows": rows,
+        "median": statistics.median(all_hours) if all_hours else None,
+        "count": len(all_hours),
+        "days": days,
+    }
+
+
+def _sentiment_key(label: str | None) -> str:
+    return (label or "unknown").upper()
+
+
+def _sent_order(label: str) -> tuple[int, str]:
+    order = {"NEGATIVE": 0, "NEUTRAL": 1, "POSITIVE": 2}
+    return (order.get(label, 3), label)
