@@ -207,6 +207,10 @@ TRIAGE_INTENT_LABELS = env_list(
 # Languages customers write in: `download_models` fetches a translation model for
 # each pair with the agents' and the analysis language.
 TRIAGE_CUSTOMER_LANGUAGES = env_list("TRIAGE_CUSTOMER_LANGUAGES", "de,fr,es,it,nl")
+# The overview's charts are cached this long (seconds; 0: computed per request).
+TRIAGE_OVERVIEW_CACHE_SECONDS = int(
+    os.environ.get("TRIAGE_OVERVIEW_CACHE_SECONDS", "60")
+)
 TRIAGE_BATCH_SIZE = int(os.environ.get("TRIAGE_BATCH_SIZE", "16"))
 TRIAGE_SHOP_NAME = os.environ.get("TRIAGE_SHOP_NAME", "Example Shop")
 TRIAGE_SUPPORT_ADDRESS = os.environ.get(

@@ -33,7 +33,7 @@ from triage.selectors.ticket_detail import (
     ticket_review,
     ticket_timeline,
 )
-from triage.selectors.tickets import ticket_filter_values, ticket_list
+from triage.selectors.tickets import ticket_filter_values, ticket_list, ticket_search
 
 __all__ = [
     "AGE_BUCKETS",
@@ -58,6 +58,7 @@ __all__ = [
     "ticket_list",
     "ticket_models",
     "ticket_review",
+    "ticket_search",
     "ticket_timeline",
     "tiny_models_used",
 ]

@@ -149,8 +149,11 @@ class TimelineEntry:
 
 def ticket_review(ticket: Ticket) -> list[MessageReview]:
     """Every message of the thread in order, with its analyses and highlights."""
-    messages = ticket.messages.prefetch_related("analyses", "attachments").order_by(
-        "received_at", "pk"
+    # Never the raw MIME (up to 10 MiB a mail): the page shows the parsed bodies.
+    messages = (
+        ticket.messages.defer("raw")
+        .prefetch_related("analyses", "attachments")
+        .order_by("received_at", "pk")
     )
     reviews = []
     for message in messages:
@@ -203,9 +206,13 @@ def ticket_drafts(ticket: Ticket, user: Any) -> list[DraftView]:
     may_edit = user.has_perm(PERM_EDIT)
     may_approve = user.has_perm(PERM_APPROVE)
     views = []
-    drafts = ticket.drafts.select_related(
-        "author", "approved_by", "in_reply_to_message", "sent_message"
-    ).order_by("-created_at", "-pk")
+    drafts = (
+        ticket.drafts.select_related(
+            "author", "approved_by", "in_reply_to_message", "sent_message"
+        )
+        .defer("in_reply_to_message__raw", "sent_message__raw")
+        .order_by("-created_at", "-pk")
+    )
     for draft in drafts:
         status = draft.status
         language = reply_customer_language(draft)

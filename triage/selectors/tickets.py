@@ -1,45 +1,105 @@
-"""Reads for the ticket list (the agents' queue)."""
+"""Reads for the ticket list (the agents' queue).
+
+Every column the list shows is a column of the ticket (see `Ticket.latest_answer`
+and the generated `shown_*`), so a page costs one indexed range scan whatever
+the table's size; search uses the stored tsvector on PostgreSQL.
+"""
 
 from __future__ import annotations
 
-from django.db.models import F, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce, NullIf
+import re
 
-from triage.models import Analysis, Message, ReplyDraft, Ticket
+from django.conf import settings
+from django.contrib.postgres.search import SearchQuery
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.text import smart_split, unescape_string_literal
+
+from triage.models import Message, Ticket
+from triage.services.denorm import search_config
+
+# Filter choices are configuration, not `SELECT DISTINCT` over the table.
+SENTIMENT_CHOICES = ("NEGATIVE", "NEUTRAL", "POSITIVE")
+SEARCH_MAX_CHARS = 200
+_TICKET_REF = re.compile(r"^#(\d{1,18})$")
 
 
 def ticket_list() -> QuerySet[Ticket]:
     """Tickets for the list: model labels unless an agent corrected them.
 
     `latest_answer` is what the newest inbound message asks for and `draft_status`
-    the state of the newest reply draft.
+    the state of the newest reply draft (stored columns). The full-text vector
+    and the answer's long tail stay in the database.
     """
-    latest_answer = (
-        Analysis.objects.filter(
-            message__ticket=OuterRef("pk"),
-            message__direction=Message.Direction.INBOUND,
-            step=Analysis.Step.ANSWER,
-            error="",
-        )
-        .order_by("-message__received_at")
-        .values("result__answer")[:1]
-    )
-    draft_status = (
-        ReplyDraft.objects.filter(ticket=OuterRef("pk"))
-        .order_by("-created_at", "-pk")
-        .values("status")[:1]
-    )
-    return Ticket.objects.select_related("assigned_to").annotate(
-        latest_answer=Subquery(latest_answer),
-        draft_status=Subquery(draft_status),
-        shown_sentiment=Coalesce(
-            NullIf(F("agent_sentiment"), Value("")), F("sentiment_label")
-        ),
-        shown_intent=Coalesce(NullIf(F("agent_intent"), Value("")), F("intent")),
-    )
+    return Ticket.objects.select_related("assigned_to").defer("search_vector")
 
 
 def ticket_filter_values(column: str) -> list[str]:
-    """Distinct non-empty values of a list column, for the filter sidebar."""
-    qs = ticket_list().exclude(**{f"{column}__isnull": True}).exclude(**{column: ""})
-    return sorted(qs.order_by().values_list(column, flat=True).distinct())
+    """The choices of a list filter, from configuration (never a table scan)."""
+    if column == "shown_sentiment":
+        return sorted(
+            {*SENTIMENT_CHOICES, *getattr(settings, "TRIAGE_SENTIMENT_LABELS", ())}
+        )
+    if column == "shown_intent":
+        return list(settings.TRIAGE_INTENT_LABELS)
+    if column == "language":
+        languages = [
+            settings.TRIAGE_AGENT_LANGUAGE,
+            settings.TRIAGE_ANALYSIS_LANGUAGE,
+            *settings.TRIAGE_CUSTOMER_LANGUAGES,
+        ]
+        return sorted(set(languages))
+    raise ValueError(f"No fixed choices for {column!r}")
+
+
+def ticket_search(queryset: QuerySet[Ticket], term: str) -> QuerySet[Ticket]:
+    """Tickets matching what an agent typed in the search box.
+
+    Words: full-text search over subject, customer and inbound bodies on
+    PostgreSQL (stemmed in the agents' language and as written; quotes and `-`
+    work as in web search engines); substring matching on SQLite. Exact fields
+    by equality or prefix, each on its own index: `#123` the ticket, an address
+    (prefix of the customer's), a Message-ID (`<...>` or `id@host`).
+    """
+    term = term.strip()[:SEARCH_MAX_CHARS]
+    if not term:
+        return queryset
+    if match := _TICKET_REF.match(term):
+        return queryset.filter(pk=int(match.group(1)))
+    exact = Q()
+    if " " not in term and "@" in term:
+        message_ids = {term, term.strip("<>"), f"<{term.strip('<>')}>"}
+        exact = Q(customer_email__istartswith=term.strip("<>")) | Q(
+            pk__in=Message.objects.filter(message_id__in=message_ids).values(
+                "ticket_id"
+            )
+        )
+    if connection.vendor == "postgresql":
+        words = SearchQuery(term, config="simple", search_type="websearch")
+        agents = search_config(settings.TRIAGE_AGENT_LANGUAGE)
+        if agents != "simple":
+            words |= SearchQuery(term, config=agents, search_type="websearch")
+        return queryset.filter(Q(search_vector=words) | exact)
+    return queryset.filter(_substring_match(term) | exact)
+
+
+def _substring_match(term: str) -> Q:
+    """Every word somewhere in subject, customer or a body (the SQLite fallback)."""
+    match = Q()
+    for bit in smart_split(term):
+        if bit.startswith(('"', "'")) and bit[0] == bit[-1]:
+            bit = unescape_string_literal(bit)
+        in_body = Exists(
+            Message.objects.filter(
+                ticket=OuterRef("pk"),
+                direction=Message.Direction.INBOUND,
+                text_body__icontains=bit,
+            )
+        )
+        match &= (
+            Q(subject__icontains=bit)
+            | Q(customer_email__icontains=bit)
+            | Q(customer_name__icontains=bit)
+            | in_body
+        )
+    return match

@@ -13,6 +13,7 @@ from django.db import IntegrityError, models, transaction
 
 from triage.mime import ArchiveLimits, ParsedEmail, archive_risk, parse_email
 from triage.models import Attachment, AuditEvent, Message, Ticket
+from triage.services.denorm import ticket_search_refresh
 from triage.services.triage import message_enqueue_triage
 
 logger = logging.getLogger(__name__)
@@ -137,6 +138,7 @@ def _store(
         parse_defects=parsed.defects,
     )
     _store_attachments(message, parsed)
+    ticket_search_refresh([ticket.pk])
     AuditEvent.objects.create(
         ticket=ticket,
         action="ticket_created" if new_ticket else "message_received",

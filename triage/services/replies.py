@@ -41,6 +41,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from triage.models import AuditEvent, Message, ReplyDraft, Ticket
+from triage.services.denorm import ticket_list_fields_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ def reply_create(
             created_by=ReplyDraft.Author.AGENT,
             author=user,
         )
+        ticket_list_fields_refresh([ticket.pk])
         _audit(ticket, user, "reply_created", draft=draft.pk, chars=len(text))
     return draft
 
@@ -160,6 +162,7 @@ def reply_edit(
         draft.status = ReplyDraft.Status.DRAFTED
         draft.rejected_reason = ""
         draft.save()
+        ticket_list_fields_refresh([draft.ticket_id])
         _audit(
             draft.ticket,
             user,
@@ -215,6 +218,7 @@ def reply_approve(
         draft.approved_at = timezone.now()
         draft.rejected_reason = ""
         draft.save()
+        ticket_list_fields_refresh([draft.ticket_id])
         _audit(
             draft.ticket,
             user,
@@ -245,6 +249,7 @@ def reply_reject(*, draft_id: int, user: User, reason: str) -> ReplyDraft:
         draft.status = ReplyDraft.Status.REJECTED
         draft.rejected_reason = reason
         draft.save()
+        ticket_list_fields_refresh([draft.ticket_id])
         _audit(draft.ticket, user, "reply_rejected", draft=draft.pk, reason=reason)
     return draft
 
@@ -303,6 +308,7 @@ def reply_send_fail(*, draft_id: int, error: str) -> None:
         draft.status = ReplyDraft.Status.FAILED
         draft.last_error = error[:10_000]
         draft.save()
+        ticket_list_fields_refresh([draft.ticket_id])
         _audit(draft.ticket, None, "reply_send_failed", draft=draft.pk, error=error)
 
 
@@ -412,6 +418,7 @@ def _send_claim(draft_id: int) -> OutgoingReply | SendOutcome:
             draft.status = ReplyDraft.Status.FAILED
             draft.last_error = error
             draft.save()
+            ticket_list_fields_refresh([draft.ticket_id])
             _audit(
                 draft.ticket, None, "reply_send_refused", draft=draft.pk, error=error
             )
@@ -420,6 +427,7 @@ def _send_claim(draft_id: int) -> OutgoingReply | SendOutcome:
         draft.send_attempts += 1
         # `updated_at` (auto_now) doubles as the claim time for the lease.
         draft.save()
+        ticket_list_fields_refresh([draft.ticket_id])
     return outgoing
 
 
@@ -442,6 +450,7 @@ def _send_claim_held(draft: ReplyDraft) -> SendOutcome:
     draft.status = ReplyDraft.Status.FAILED
     draft.last_error = error
     draft.save()
+    ticket_list_fields_refresh([draft.ticket_id])
     _audit(draft.ticket, None, "reply_send_unknown", draft=draft.pk, error=error)
     return SendOutcome.OUTCOME_UNKNOWN
 
@@ -468,6 +477,7 @@ def _send_release(outgoing: OutgoingReply, exc: BaseException) -> None:
         draft.status = ReplyDraft.Status.APPROVED
         draft.last_error = error[:10_000]
         draft.save()
+        ticket_list_fields_refresh([draft.ticket_id])
         _audit(
             draft.ticket,
             None,
@@ -545,6 +555,7 @@ def _send_record_once(outgoing: OutgoingReply) -> None:
         draft.sent_message = sent
         draft.last_error = ""
         draft.save()
+        ticket_list_fields_refresh([draft.ticket_id])
         ticket = draft.ticket
         if ticket.status in (Ticket.Status.NEW, Ticket.Status.NEEDS_REVIEW):
             ticket.status = Ticket.Status.WAITING

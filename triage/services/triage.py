@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from triage.models import Analysis, AuditEvent, Message, ReplyDraft, Ticket
 from triage.quoting import strip_quoted
+from triage.services.denorm import ticket_list_fields_refresh, ticket_search_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -202,6 +203,10 @@ def analysis_save(*, message_id: int, results: dict[str, dict[str, Any]]) -> Mes
         message.save(update_fields=["triage_status", "triage_error", "triaged_at"])
         _ticket_apply(message.ticket, results)
         _draft_save(message, (results.get("draft") or {}).get("result"))
+        # The answer and the draft shown in the list; the search vector, stemmed
+        # in the language just detected.
+        ticket_list_fields_refresh([message.ticket_id])
+        ticket_search_refresh([message.ticket_id])
         AuditEvent.objects.create(
             ticket=message.ticket,
             action="message_triaged",
