@@ -505,7 +505,7 @@ class MessageAdmin(admin.ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
-        term = search_term.strip()
+        term = search_term.replace("\x00", "").strip()
         if not term:
             return queryset, False
         ids = {term, term.strip("<>"), f"<{term.strip('<>')}>"}

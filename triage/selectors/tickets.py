@@ -61,7 +61,8 @@ def ticket_search(queryset: QuerySet[Ticket], term: str) -> QuerySet[Ticket]:
     by equality or prefix, each on its own index: `#123` the ticket, an address
     (prefix of the customer's), a Message-ID (`<...>` or `id@host`).
     """
-    term = term.strip()[:SEARCH_MAX_CHARS]
+    # PostgreSQL text cannot hold NUL; nothing searchable contains one.
+    term = term.replace("\x00", "").strip()[:SEARCH_MAX_CHARS]
     if not term:
         return queryset
     if match := _TICKET_REF.match(term):
@@ -76,11 +77,22 @@ def ticket_search(queryset: QuerySet[Ticket], term: str) -> QuerySet[Ticket]:
         )
     if connection.vendor == "postgresql":
         words = SearchQuery(term, config="simple", search_type="websearch")
-        agents = search_config(settings.TRIAGE_AGENT_LANGUAGE)
-        if agents != "simple":
-            words |= SearchQuery(term, config=agents, search_type="websearch")
+        for config in _search_configs():
+            words |= SearchQuery(term, config=config, search_type="websearch")
         return queryset.filter(Q(search_vector=words) | exact)
     return queryset.filter(_substring_match(term) | exact)
+
+
+def _search_configs() -> list[str]:
+    """Stemmers for the languages agents and customers write: the query does not
+    say its language, so a word is looked up stemmed in each (one GIN scan)."""
+    languages = [
+        settings.TRIAGE_AGENT_LANGUAGE,
+        settings.TRIAGE_ANALYSIS_LANGUAGE,
+        *settings.TRIAGE_CUSTOMER_LANGUAGES,
+    ]
+    configs = {search_config(code) for code in languages} - {"simple"}
+    return sorted(configs)
 
 
 def _substring_match(term: str) -> Q:

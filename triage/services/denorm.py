@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from django.apps import apps as global_apps
 from django.apps.registry import Apps
+from django.conf import settings
 from django.db import connections, router
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.fields.json import KT
@@ -65,33 +66,44 @@ def search_config(language: str) -> str:
 
 
 def _search_config_sql(column: str) -> str:
+    # Not yet detected (or not stemmable): the agents' language, the likeliest.
+    default = search_config(settings.TRIAGE_AGENT_LANGUAGE)
     cases = " ".join(
         f"WHEN '{code}' THEN '{config}'" for code, config in SEARCH_CONFIGS.items()
     )
     return (
         f"(CASE split_part(lower({column}), '-', 1) {cases} "
-        "ELSE 'simple' END)::regconfig"
+        f"ELSE '{default}' END)::regconfig"
     )
 
 
 # Every word twice: stemmed in the mail's language (a search for "refund" finds
 # "refunds") and as written (`simple`: names, order numbers, other languages).
 # The customer's name and address are indexed as written only.
-_SEARCH_SQL = f"""
+_SEARCH_SQL = """
 UPDATE triage_ticket AS t SET search_vector =
     to_tsvector('simple', t.customer_name || ' ' || t.customer_email)
-    || to_tsvector({_search_config_sql("t.language")}, t.subject || ' ' || b.body)
+    || to_tsvector({config}, t.subject || ' ' || b.body)
     || to_tsvector('simple', t.subject || ' ' || b.body)
 FROM (
     SELECT t2.id, left(coalesce(string_agg(m.text_body, ' '
-        ORDER BY m.received_at, m.id), ''), {SEARCH_TEXT_MAX_CHARS}) AS body
+        ORDER BY m.received_at, m.id), ''), {max_chars}) AS body
     FROM triage_ticket t2
     LEFT JOIN triage_message m ON m.ticket_id = t2.id AND m.direction = 'inbound'
-    WHERE {{where}}
+    WHERE {where}
     GROUP BY t2.id
 ) AS b
 WHERE t.id = b.id
-"""  # noqa: S608 - built from constants; ids are bound parameters
+"""
+
+
+def _search_sql(where: str) -> str:
+    # Built from constants and settings; ids are bound parameters.
+    return _SEARCH_SQL.format(
+        config=_search_config_sql("t.language"),
+        where=where,
+        max_chars=SEARCH_TEXT_MAX_CHARS,
+    )
 
 
 def ticket_search_refresh(ticket_ids: Iterable[int], *, using: str = "default") -> None:
@@ -101,7 +113,7 @@ def ticket_search_refresh(ticket_ids: Iterable[int], *, using: str = "default") 
     if not ids or connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        cursor.execute(_SEARCH_SQL.format(where="t2.id = ANY(%s)"), [ids])
+        cursor.execute(_search_sql("t2.id = ANY(%s)"), [ids])
 
 
 def ticket_list_fields_refresh(
@@ -159,6 +171,4 @@ def tickets_backfill(*, apps: Apps = global_apps, using: str | None = None) -> N
         _list_fields_update(apps, using, {"pk__range": (low, high)})
         if postgres:
             with connections[using].cursor() as cursor:
-                cursor.execute(
-                    _SEARCH_SQL.format(where="t2.id BETWEEN %s AND %s"), [low, high]
-                )
+                cursor.execute(_search_sql("t2.id BETWEEN %s AND %s"), [low, high])
