@@ -437,8 +437,13 @@ def measure(repeat: int, tickets: int) -> dict[str, dict[str, float | int]]:
                 times.append(elapsed)
                 cpu.append(cpu_ms)
                 queries = len(ctx.captured_queries)
+        sql_ms, slowest = explain(ctx.captured_queries)
         out[name] = {
             "ms": round(statistics.median(times), 1),
+            # PostgreSQL's own planning + execution time of the page's queries
+            # (EXPLAIN ANALYZE of each, once more): less exposed to a busy CPU.
+            "sql_ms": round(sql_ms, 1),
+            "slowest_sql": slowest,
             "min_ms": round(min(times), 1),
             # Python's share (Django, templates); the rest is PostgreSQL and waiting.
             "cpu_ms": round(statistics.median(cpu), 1),
@@ -447,9 +452,29 @@ def measure(repeat: int, tickets: int) -> dict[str, dict[str, float | int]]:
         }
         print(
             f"  {name:<28} {out[name]['ms']:>9.1f} ms {out[name]['cpu_ms']:>8.1f} "
-            f"ms CPU {queries:>4} queries"
+            f"ms CPU {sql_ms:>8.1f} ms SQL {queries:>4} queries"
         )
     return out
+
+
+def explain(queries: list[dict]) -> tuple[float, str]:
+    """Sum of EXPLAIN ANALYZE times of the SELECTs, and the slowest one's text."""
+    from django.db import connection
+
+    total, worst, worst_sql = 0.0, -1.0, ""
+    with connection.cursor() as cur:
+        for query in queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+            plan = cur.fetchone()[0]
+            plan = plan[0] if isinstance(plan, list) else json.loads(plan)[0]
+            ms = plan["Planning Time"] + plan["Execution Time"]
+            total += ms
+            if ms > worst:
+                worst, worst_sql = ms, f"{ms:.1f} ms: {sql[:300]}"
+    return total, worst_sql
 
 
 def table_sizes() -> dict[str, int]:
@@ -473,21 +498,25 @@ def table_sizes() -> dict[str, int]:
 
 def print_table(run: dict, previous: dict | None) -> None:
     growth = " growth |" if previous else ""
-    header = f"| page | ms (median) | web CPU ms | queries |{growth}"
+    header = (
+        f"| page | ms (median) | ms (min) | SQL ms | web CPU ms | queries |{growth}"
+    )
     print()
     print(f"{run['label']} at {run['tickets']:,} tickets")
     print(header)
-    print("|---|---|---|---|" + ("---|" if previous else ""))
+    print("|---|---|---|---|---|---|" + ("---|" if previous else ""))
     for name, page in run["pages"].items():
         line = (
-            f"| {name} | {page['ms']:.1f} | {page.get('cpu_ms', 0):.1f} "
+            f"| {name} | {page['ms']:.1f} | {page['min_ms']:.1f} "
+            f"| {page.get('sql_ms', 0):.1f} | {page.get('cpu_ms', 0):.1f} "
             f"| {page['queries']} |"
         )
         if previous:
             before = previous["pages"].get(name)
             if before:
                 ratio = page["ms"] / before["ms"] if before["ms"] else float("nan")
-                line += f" {ratio:.2f}x vs {previous['tickets']:,} |"
+                line += f" {ratio:.2f}x (min {page['min_ms'] / before['min_ms']:.2f}x)"
+                line += f" vs {previous['tickets']:,} |"
             else:
                 line += " |"
         print(line)
