@@ -94,6 +94,7 @@ bench: install
 	$(PY) bench/ingest.py
 	HF_HUB_OFFLINE=1 $(PY) bench/pipeline.py
 	HF_HUB_OFFLINE=1 $(PY) bench/soak.py
+	$(PY) bench/dashboard.py --tickets 10000
 
 lint: install
 	$(PY) -m ruff format --check .
