@@ -28,7 +28,7 @@ from django.utils.text import Truncator, slugify
 
 from triage import selectors, services
 from triage.models import Analysis, Attachment, Message, ReplyDraft, Ticket
-from triage.paginators import CappedPaginator
+from triage.paginators import SEARCH_COUNT_CAP, CappedPaginator
 from triage.services.dashboard import EDITABLE_FIELDS
 from triage.services.replies import PERM_ADD, TEXT_MAX_CHARS
 
@@ -209,6 +209,14 @@ class TicketAdmin(admin.ModelAdmin):
     ) -> tuple[QuerySet, bool]:
         # Full-text and exact-field search; no join, so no DISTINCT.
         return selectors.ticket_search(queryset, search_term), False
+
+    def get_paginator(self, request: HttpRequest, queryset, per_page, *args, **kw):
+        paginator = super().get_paginator(request, queryset, per_page, *args, **kw)
+        if request.GET.get("q", "").strip():
+            # A broad search matches half the table; counting 10,000 matches
+            # costs more than the page. Twenty pages of results is plenty.
+            paginator.cap = SEARCH_COUNT_CAP
+        return paginator
 
     def get_object(self, request: HttpRequest, object_id: str, from_field=None):
         # change_view asks twice (ours for the page, Django's for the form).

@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
 COUNT_CAP = 10_000
+SEARCH_COUNT_CAP = 1_000
 
 
 class CappedPaginator(Paginator):

@@ -67,20 +67,23 @@ def ticket_search(queryset: QuerySet[Ticket], term: str) -> QuerySet[Ticket]:
         return queryset
     if match := _TICKET_REF.match(term):
         return queryset.filter(pk=int(match.group(1)))
-    exact = Q()
     if " " not in term and "@" in term:
-        message_ids = {term, term.strip("<>"), f"<{term.strip('<>')}>"}
-        exact = Q(customer_email__istartswith=term.strip("<>")) | Q(
-            pk__in=Message.objects.filter(message_id__in=message_ids).values(
-                "ticket_id"
-            )
+        # An address or a Message-ID: exact fields only, each on its index. The
+        # Message-ID is resolved first: an OR with a subquery defeats BitmapOr
+        # and PostgreSQL scans the table instead.
+        bare = term.strip("<>")
+        tickets = Message.objects.filter(
+            message_id__in={term, bare, f"<{bare}>"}
+        ).values_list("ticket_id", flat=True)
+        return queryset.filter(
+            Q(customer_email__istartswith=bare) | Q(pk__in=list(tickets))
         )
     if connection.vendor == "postgresql":
         words = SearchQuery(term, config="simple", search_type="websearch")
         for config in _search_configs():
             words |= SearchQuery(term, config=config, search_type="websearch")
-        return queryset.filter(Q(search_vector=words) | exact)
-    return queryset.filter(_substring_match(term) | exact)
+        return queryset.filter(search_vector=words)
+    return queryset.filter(_substring_match(term))
 
 
 def _search_configs() -> list[str]:
