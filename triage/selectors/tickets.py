@@ -102,7 +102,7 @@ def _substring_match(term: str) -> Q:
     """Every word somewhere in subject, customer or a body (the SQLite fallback)."""
     match = Q()
     for bit in smart_split(term):
-        if bit.startswith(('"', "'")) and bit[0] == bit[-1]:
+        if len(bit) > 1 and bit[0] in "\"'" and bit[0] == bit[-1]:
             bit = unescape_string_literal(bit)
         in_body = Exists(
             Message.objects.filter(
