@@ -32,3 +32,18 @@ class CappedPaginator(Paginator):
         return len(items)
 
     capped = False
+
+    def page(self, number: int | str):
+        """A deep page by its ids first: OFFSET over the index alone (covering,
+        no join), then the 50 rows by primary key. Sliced directly, PostgreSQL
+        may instead sort the whole table to skip the first rows."""
+        items = self.object_list
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        if bottom == 0 or not hasattr(items, "values_list"):
+            return super().page(number)
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        ids = list(items.values_list("pk", flat=True)[bottom:top])
+        return self._get_page(items.filter(pk__in=ids), number, self)
