@@ -306,3 +306,19 @@ def test_overview_is_cached_briefly(admin_client, settings):
         admin_client.get(url)
     cache.clear()
     assert len(second.captured_queries) < len(first.captured_queries)
+
+
+def test_deep_pages_keep_the_list_order(admin_client, monkeypatch):
+    from triage.admin import TicketAdmin
+
+    monkeypatch.setattr(TicketAdmin, "list_per_page", 3)
+    tickets = TicketFactory.create_batch(8)
+    expected = [
+        t.pk for t in sorted(tickets, key=lambda t: (t.priority, t.created_at, t.pk))
+    ]
+    url = reverse("admin:triage_ticket_changelist")
+    pages = [
+        [t.pk for t in admin_client.get(url, {"p": p}).context["cl"].result_list]
+        for p in (1, 2, 3)
+    ]
+    assert pages == [expected[0:3], expected[3:6], expected[6:8]]
