@@ -123,6 +123,7 @@ bench: install
 	HF_HUB_OFFLINE=1 $(PY) bench/pipeline.py
 	HF_HUB_OFFLINE=1 $(PY) bench/soak.py
 	$(PY) bench/broker_down.py
+	$(PY) bench/dashboard.py --tickets 10000
 
 lint: install
 	$(PY) -m ruff format --check .

@@ -10,7 +10,10 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from workers import contract
@@ -68,8 +71,54 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # --- What the list shows, stored so a page of 50 rows reads 50 rows ---
+    # The agent's correction, else the model's label: computed by the database on
+    # every write, so no code path can forget it, and indexed for the filters.
+    shown_sentiment = models.GeneratedField(
+        expression=Coalesce(NullIf(F("agent_sentiment"), Value("")), "sentiment_label"),
+        output_field=models.CharField(max_length=32),
+        db_persist=True,
+    )
+    shown_intent = models.GeneratedField(
+        expression=Coalesce(NullIf(F("agent_intent"), Value("")), "intent"),
+        output_field=models.CharField(max_length=64),
+        db_persist=True,
+    )
+    # What the newest inbound message asks for (its `answer` analysis) and the
+    # status of the newest reply draft; kept by `triage.services.denorm` when an
+    # analysis or a draft is saved.
+    latest_answer = models.CharField(max_length=300, blank=True, db_default="")
+    draft_status = models.CharField(
+        max_length=10, blank=True, db_default="", editable=False
+    )
+    # Subject, customer and inbound bodies as a PostgreSQL tsvector (GIN index,
+    # created by migration 0006 on PostgreSQL only); kept by
+    # `triage.services.denorm.ticket_search_refresh`. Unused on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
+
     class Meta:
-        ordering = ["priority", "created_at"]
+        # `pk` last makes the order total, so the admin adds no `-pk` of its own
+        # and the index below serves the whole ORDER BY.
+        ordering = ["priority", "created_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["priority", "created_at", "id"], name="ticket_list_order_idx"
+            ),
+            # One per list filter, in the list's order: a filtered page is the
+            # first 50 entries of one index range.
+            *(
+                models.Index(
+                    fields=[column, "priority", "created_at", "id"],
+                    name=f"ticket_{column.split('_')[-1][:9]}_list_idx",
+                )
+                for column in ("status", "shown_sentiment", "shown_intent", "language")
+            ),
+            # The overview's charts: days, sentiment and intent from the index.
+            models.Index(
+                fields=["created_at", "shown_sentiment", "shown_intent"],
+                name="ticket_created_labels_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"[#{self.pk}] {self.subject or '(no subject)'}"
@@ -202,6 +251,13 @@ class Analysis(models.Model):
 
     class Meta:
         verbose_name_plural = "analyses"
+        indexes = [
+            # The tiny-model banner asks "is there any?" on every list page: this
+            # index holds only tiny rows, so the answer never scans the table.
+            models.Index(
+                fields=["message"], condition=Q(is_tiny=True), name="analysis_tiny_idx"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["message", "step"], name="uniq_analysis_step_per_message"
@@ -261,7 +317,8 @@ class ReplyDraft(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    approved_at = models.DateTimeField(null=True, blank=True)
+    # Indexed for the overview's time-to-approval chart (a date range).
+    approved_at = models.DateTimeField(null=True, blank=True, db_index=True)
     rejected_reason = models.TextField(blank=True)
     send_attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -129,6 +129,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# A shared cache (the overview's charts) when `CACHE_URL` names a Redis database;
+# otherwise each process caches for itself.
+_CACHE_URL = env.str("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _CACHE_URL,
+        }
+        if _CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 _VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"{_VALIDATORS}.{name}"}
@@ -348,6 +362,8 @@ TRIAGE_INTENT_LABELS = env.list(
 TRIAGE_CUSTOMER_LANGUAGES = env.list(
     "TRIAGE_CUSTOMER_LANGUAGES", ["de", "fr", "es", "it", "nl"]
 )
+# The overview's charts are cached this long (seconds; 0: computed per request).
+TRIAGE_OVERVIEW_CACHE_SECONDS = env.int("TRIAGE_OVERVIEW_CACHE_SECONDS", 60)
 TRIAGE_BATCH_SIZE = env.int("TRIAGE_BATCH_SIZE", 16)
 TRIAGE_SHOP_NAME = env.str("TRIAGE_SHOP_NAME", "Example Shop")
 TRIAGE_SUPPORT_ADDRESS = env.str("TRIAGE_SUPPORT_ADDRESS", "support@example-shop.test")

@@ -23,6 +23,7 @@ from triage.mime import (
     quick_message_id,
 )
 from triage.models import Attachment, AuditEvent, Message, Ticket
+from triage.services.denorm import ticket_search_refresh
 from triage.services.triage import message_enqueue_triage
 
 logger = logging.getLogger(__name__)
@@ -208,6 +209,7 @@ def _store(
         **values,
     )
     _store_attachments(message, parsed)
+    ticket_search_refresh([ticket.pk])
     AuditEvent.objects.create(
         ticket=ticket,
         action="ticket_created" if new_ticket else "message_received",

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from triage.models import ReplyDraft, Ticket
+from triage.services.denorm import ticket_list_fields_refresh
 from triage.services.reply_common import (
     EDITABLE,
     PERM_ADD,
@@ -47,6 +48,7 @@ def reply_create(
             created_by=ReplyDraft.Author.AGENT,
             author=user,
         )
+        ticket_list_fields_refresh([ticket.pk])
         _audit(ticket, user, "reply_created", draft=draft.pk, chars=len(text))
     return draft
 
@@ -85,6 +87,7 @@ def reply_edit(
         draft.status = ReplyDraft.Status.DRAFTED
         draft.rejected_reason = ""
         draft.save()
+        ticket_list_fields_refresh([draft.ticket_id])
         _audit(
             draft.ticket,
             user,
@@ -148,6 +151,7 @@ def reply_approve(
         draft.approved_at = timezone.now()
         draft.rejected_reason = ""
         draft.save()
+        ticket_list_fields_refresh([draft.ticket_id])
         _audit(
             draft.ticket,
             user,
@@ -178,6 +182,7 @@ def reply_reject(*, draft_id: int, user: User, reason: str) -> ReplyDraft:
         draft.status = ReplyDraft.Status.REJECTED
         draft.rejected_reason = reason
         draft.save()
+        ticket_list_fields_refresh([draft.ticket_id])
         _audit(draft.ticket, user, "reply_rejected", draft=draft.pk, reason=reason)
     return draft
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from triage import queue
 from triage.models import Message, ReplyDraft, Ticket
+from triage.services.denorm import ticket_list_fields_refresh
 from triage.services.reply_common import (
     OutgoingReply,
     ReplyRefused,
@@ -62,6 +63,7 @@ def reply_send_fail(*, draft_id: int, error: str) -> None:
         draft.status = ReplyDraft.Status.FAILED
         draft.last_error = error[:10_000]
         draft.save()
+        ticket_list_fields_refresh([draft.ticket_id])
         _audit(draft.ticket, None, "reply_send_failed", draft=draft.pk, error=error)
 
 
@@ -94,6 +96,7 @@ def _send_claim(draft_id: int) -> OutgoingReply | SendOutcome:
             draft.status = ReplyDraft.Status.FAILED
             draft.last_error = error
             draft.save()
+            ticket_list_fields_refresh([draft.ticket_id])
             _audit(
                 draft.ticket, None, "reply_send_refused", draft=draft.pk, error=error
             )
@@ -102,6 +105,7 @@ def _send_claim(draft_id: int) -> OutgoingReply | SendOutcome:
         draft.send_attempts += 1
         # `updated_at` (auto_now) doubles as the claim time for the lease.
         draft.save()
+        ticket_list_fields_refresh([draft.ticket_id])
     return outgoing
 
 
@@ -124,6 +128,7 @@ def _send_claim_held(draft: ReplyDraft) -> SendOutcome:
     draft.status = ReplyDraft.Status.FAILED
     draft.last_error = error
     draft.save()
+    ticket_list_fields_refresh([draft.ticket_id])
     _audit(draft.ticket, None, "reply_send_unknown", draft=draft.pk, error=error)
     return SendOutcome.OUTCOME_UNKNOWN
 
@@ -150,6 +155,7 @@ def _send_release(outgoing: OutgoingReply, exc: BaseException) -> None:
         draft.status = ReplyDraft.Status.APPROVED
         draft.last_error = error[:10_000]
         draft.save()
+        ticket_list_fields_refresh([draft.ticket_id])
         _audit(
             draft.ticket,
             None,
@@ -227,6 +233,7 @@ def _send_record_once(outgoing: OutgoingReply) -> None:
         draft.sent_message = sent
         draft.last_error = ""
         draft.save()
+        ticket_list_fields_refresh([draft.ticket_id])
         ticket = draft.ticket
         if ticket.status in (Ticket.Status.NEW, Ticket.Status.NEEDS_REVIEW):
             ticket.status = Ticket.Status.WAITING

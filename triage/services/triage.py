@@ -16,6 +16,7 @@ from django.utils import timezone
 from triage import queue
 from triage.models import Analysis, AuditEvent, Message, ReplyDraft, Ticket
 from triage.quoting import strip_quoted
+from triage.services.denorm import ticket_list_fields_refresh, ticket_search_refresh
 from workers import contract
 
 logger = logging.getLogger(__name__)
@@ -243,6 +244,10 @@ def analysis_save(*, message_id: int, results: contract.Outcomes) -> Message:
         message.save(update_fields=["triage_status", "triage_error", "triaged_at"])
         _ticket_apply(message.ticket, results)
         _draft_save(message, contract.draft_of(results))
+        # The answer and the draft shown in the list; the search vector, stemmed
+        # in the language just detected.
+        ticket_list_fields_refresh([message.ticket_id])
+        ticket_search_refresh([message.ticket_id])
         AuditEvent.objects.create(
             ticket=message.ticket,
             action="message_triaged",
