@@ -48,8 +48,12 @@ STOCK_ADMIN: list[tuple[str, str, str]] = []
 
 # Tab presses the keyboard path may take; a new stop before the target fails
 # the test (raise a budget only for a stop that is worth its press).
-LIST_TABS = 0
-TICKET_TABS = 0
+# Measured: the list's stops are the admin's header, search, actions and sortable
+# column headings before the first row; the ticket's are the admin's header and
+# breadcrumbs, then "Go to the reply"; in the draft, its text, Save, Approve.
+LIST_TABS = 27
+TICKET_TABS = 10
+DRAFT_TABS = 3
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +175,215 @@ def test_axe_finds_no_serious_violation(browser, live_server, desk, axe_script, 
         ]
         page.context.close()
     assert not problems, "\n".join(problems)
+
+
+FOCUS_SHOWN = """() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return null;
+    const s = getComputedStyle(el);
+    const ring = (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0)
+        || s.boxShadow !== "none";
+    const html = el.outerHTML.slice(0, 120);
+    return {ring, visible: el.matches(":focus-visible"), html};
+}"""
+
+
+def tab_to(page, selector: str, limit: int = 80) -> int:
+    """Press Tab until `selector` has the focus; the number of presses."""
+    for presses in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        focus = page.evaluate(FOCUS_SHOWN)
+        assert focus is not None, f"focus left the page after {presses} presses"
+        assert focus["visible"] and focus["ring"], f"focus not shown on {focus['html']}"
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return presses
+    raise AssertionError(f"{selector} not reached in {limit} Tab presses")
+
+
+def test_keyboard_alone_from_the_list_to_an_approved_draft(
+    browser, live_server, desk, smtp_server
+):
+    ticket, draft = desk["ticket"], desk["drafts"][0]
+    page = open_page(browser, live_server, theme="light", width=WIDE, user="approver")
+    page.goto(f"{live_server.url}/admin/triage/ticket/")
+
+    to_ticket = tab_to(page, f'#result_list a[href$="/ticket/{ticket.pk}/change/"]')
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf".*/ticket/{ticket.pk}/change/$"))
+    to_jump = tab_to(page, 'a.tr-jump[href="#drafts"]')
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*#drafts$"))
+    to_approve = tab_to(page, f"#draft-{draft.pk}-approve")
+    # The button says which draft it approves.
+    name = page.evaluate(
+        """id => {
+            const b = document.getElementById(id);
+            return b.getAttribute("aria-labelledby").split(" ")
+                .map(i => document.getElementById(i).textContent.trim()).join(" ");
+        }""",
+        f"draft-{draft.pk}-approve",
+    )
+    assert name == f"Approve and send Draft #{draft.pk}"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Approved.")
+
+    draft.refresh_from_db()
+    assert draft.status in (ReplyDraft.Status.APPROVED, ReplyDraft.Status.SENT)
+    assert len(smtp_server.wait_for(1, timeout=30)) == 1
+    presses = {"list": to_ticket, "ticket": to_jump, "draft": to_approve}
+    budget = {"list": LIST_TABS, "ticket": TICKET_TABS, "draft": DRAFT_TABS}
+    assert all(presses[k] <= budget[k] for k in budget), (presses, budget)
+    page.context.close()
+
+
+MARK_STYLE = """m => {
+    const s = getComputedStyle(m);
+    return {border: s.borderBottomStyle, background: s.backgroundColor,
+            underline: s.textDecorationLine, wavy: s.textDecorationStyle};
+}"""
+
+
+def ax_text(page, selector: str) -> str:
+    """The text Chromium's accessibility tree holds under `selector` (over CDP)."""
+    cdp = page.context.new_cdp_session(page)
+    root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})
+    backend = cdp.send("DOM.describeNode", {"nodeId": node["nodeId"]})["node"][
+        "backendNodeId"
+    ]
+    tree = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    by_id = {n["nodeId"]: n for n in tree}
+
+    def walk(n: dict) -> str:
+        if n.get("role", {}).get("value") == "StaticText":
+            return n.get("name", {}).get("value", "")
+        return "".join(walk(by_id[c]) for c in n.get("childIds", []) if c in by_id)
+
+    [top] = [n for n in tree if n.get("backendDOMNodeId") == backend]
+    cdp.detach()
+    return walk(top)
+
+
+def test_highlights_tell_their_type_without_colour(browser, live_server, desk):
+    page = open_page(browser, live_server, theme="light", width=WIDE, user="agent")
+    page.goto(ticket_url(live_server, desk["ticket"]))
+    text = ".triage-original"
+    styles = {
+        label: page.locator(f"{text} mark.ent-{label}").first.evaluate(MARK_STYLE)
+        for label in ("ORG", "PER", "LOC", "MISC")
+    }
+    # One underline style per type, so hue is not the only difference.
+    assert len({s["border"] for s in styles.values()}) == 4, styles
+    answer = page.locator(f"{text} mark.answer").first.evaluate(MARK_STYLE)
+    assert (answer["underline"], answer["wavy"]) == ("underline", "wavy")
+
+    # Where the answer covers an entity, the mark keeps both names.
+    both = page.locator(f"{text} mark.ent.answer")
+    assert both.count() == 1 and both.inner_text() == "Megatron"
+    assert both.get_attribute("title") == "other name (MISC) · what the customer wants"
+
+    # Screen readers get the types as words; the copied text stays the email's.
+    spoken = ax_text(page, text)
+    assert "Amazon (organisation)" in spoken
+    assert "Germany (place)" in spoken and "Bumblebee (person)" in spoken
+    assert (
+        "what the customer wants: an exchange of Megatron "
+        "(other name; end of what the customer wants)" in spoken
+    )
+    shown = page.locator(text).inner_text()
+    assert "Dear Amazon," in shown and "organisation" not in shown
+
+    # Forced colours (Windows high contrast): entity marks go to the page colour
+    # with their underline styles, and the answer alone stays highlighted.
+    page.emulate_media(forced_colors="active")
+    forced = {
+        label: page.locator(f"{text} mark.ent-{label}").first.evaluate(MARK_STYLE)
+        for label in ("ORG", "PER", "LOC")
+    }
+    assert len({s["border"] for s in forced.values()}) == 3, forced
+    page_bg = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    assert {s["background"] for s in forced.values()} == {page_bg}
+    answer = page.locator(f"{text} mark.answer").first.evaluate(MARK_STYLE)
+    assert answer["background"] != page_bg and answer["underline"] == "underline"
+    page.context.close()
+
+
+def test_the_admins_theme_toggle_also_turns_the_dashboard_dark(
+    browser, live_server, desk
+):
+    """The OS says light; the agent picks dark in the admin's header."""
+    probes = {
+        "chip": (".tr-head .tr-chip", "color"),
+        "mark": (".triage-original mark.ent-ORG", "backgroundColor"),
+        "answer": (".tr-answer-text", "backgroundColor"),
+    }
+
+    def colours(page) -> dict[str, str]:
+        return {
+            name: page.locator(sel).first.evaluate(f"e => getComputedStyle(e).{prop}")
+            for name, (sel, prop) in probes.items()
+        }
+
+    page = open_page(browser, live_server, theme="light", width=WIDE, user="agent")
+    page.goto(ticket_url(live_server, desk["ticket"]))
+    light = colours(page)
+    for _ in range(3):  # the toggle cycles auto, light, dark
+        if page.evaluate("() => document.documentElement.dataset.theme") == "dark":
+            break
+        page.locator("button.theme-toggle").click()
+    assert page.evaluate("() => document.documentElement.dataset.theme") == "dark"
+    picked = colours(page)
+    dark_os = open_page(browser, live_server, theme="dark", width=WIDE, user="agent")
+    dark_os.goto(ticket_url(live_server, desk["ticket"]))
+    # Every probe changed, to the very colours of the OS's dark setting.
+    assert all(picked[k] != light[k] for k in probes), (light, picked)
+    assert picked == colours(dark_os)
+    dark_os.context.close()
+    page.context.close()
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_desktop_and_phone_layouts_with_screenshots(browser, live_server, desk, theme):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    ticket = ticket_url(live_server, desk["ticket"])
+    for width in (WIDE, PHONE):
+        page = open_page(
+            browser, live_server, theme=theme, width=width, user="approver"
+        )
+        for name, url in (
+            ("list", f"{live_server.url}/admin/triage/ticket/"),
+            ("overview", f"{live_server.url}/admin/triage/overview/"),
+            ("ticket", ticket),
+        ):
+            page.goto(url)
+            page.screenshot(path=SHOTS / f"{name}-{width}-{theme}.png", full_page=True)
+            # Nothing wider than the screen: wide tables scroll in their own box.
+            overflow = page.evaluate(
+                "() => document.documentElement.scrollWidth - innerWidth"
+            )
+            assert overflow <= 0, (name, width, overflow)
+
+        def columns(selector: str) -> int:
+            return page.locator(selector).evaluate(
+                "e => getComputedStyle(e).gridTemplateColumns.split(' ').length"
+            )
+
+        form = page.locator(".tr-ticket-form").bounding_box()
+        main = page.locator(".tr-main").bounding_box()
+        if width == WIDE:
+            assert (columns(".tr-detail"), columns(".tr-glance-grid")) == (2, 4)
+            # The ticket form, first in reading order, sits at the top right.
+            assert form["x"] > main["x"] + main["width"] - 1
+            assert abs(form["y"] - main["y"]) < 2
+        else:
+            assert (columns(".tr-detail"), columns(".tr-glance-grid")) == (1, 1)
+            assert form["y"] < main["y"]
+            # On a phone the reply is one link away from the top of the ticket.
+            page.locator("a.tr-jump").click()
+            approve = page.locator(f"#draft-{desk['drafts'][0].pk}-approve")
+            page.wait_for_url(re.compile(r".*#drafts$"))
+            box = approve.bounding_box()
+            assert box is not None
+            assert box["y"] < 900 * 2  # within two screens of the jump
+            page.screenshot(path=SHOTS / f"ticket-reply-{width}-{theme}.png")
+        page.context.close()
