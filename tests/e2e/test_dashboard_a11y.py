@@ -42,8 +42,16 @@ SHOTS = REPO / "artifacts" / "a11y"
 WIDE, PHONE = 1400, 390
 THEMES = ("light", "dark")
 
-# Stock Django admin markup that axe flags, by rule and the element it names.
-# Each is outside the project's templates and CSS; the reason says why it stays.
+# Stock Django admin markup that axe flags: (rule, target regex, why it stays).
+# Empty on purpose: the stock problems axe found on these pages are fixed from the
+# project's side, each only where the project's pages made it show:
+# - label-title-only on the list's search box (an icon for a label, so our help
+#   text named it): admin/triage/ticket/search_form.html adds a visible label;
+# - link-in-text-block on the breadcrumbs (links told from the ticket's subject
+#   by colour alone, 1.4:1): dashboard.css underlines them on our pages;
+# - the "Due at" split date/time inputs, one of them unlabelled: TicketAdmin
+#   names both (aria-label "Due at: date" / "Due at: time").
+# A stock violation the project cannot fix goes here, with its reason.
 STOCK_ADMIN: list[tuple[str, str, str]] = []
 
 # Tab presses the keyboard path may take; a new stop before the target fails
@@ -76,6 +84,12 @@ def desk(transactional_db, sample_bytes, settings, eager_tasks) -> dict[str, Any
     analysis_save(message_id=message.pk, results=BUMBLEBEE_RESULTS)
     # The fixture analysis drafted one reply; an agent wrote a second one.
     older = ReplyDraft.objects.get(ticket=message.ticket)
+    # ... whose sending failed, so its error note and "send again" are checked too.
+    ReplyDraft.objects.filter(pk=older.pk).update(
+        status=ReplyDraft.Status.FAILED,
+        last_error="SMTP 451: try again later",
+        send_attempts=1,
+    )
     newer = ReplyDraftFactory(
         in_reply_to_message=message,
         created_by=ReplyDraft.Author.AGENT,
@@ -90,14 +104,9 @@ def desk(transactional_db, sample_bytes, settings, eager_tasks) -> dict[str, Any
         ),
         settings,
     )
-    analysis_save(
-        message_id=thanks.pk,
-        results={
-            "sentiment": fixture_outcome(
-                {"label": "POSITIVE", "score": 0.9998}, model="fixture:sst2"
-            )
-        },
-    )
+    # Marked as a tiny model's output: the list then shows its warning banner.
+    tiny = fixture_outcome({"label": "POSITIVE", "score": 0.9998}, model="fixture:sst2")
+    analysis_save(message_id=thanks.pk, results={"sentiment": {**tiny, "tiny": True}})
     Ticket.objects.filter(pk=thanks.ticket_id).update(
         status=Ticket.Status.CLOSED, priority=Ticket.Priority.LOW
     )
@@ -203,7 +212,7 @@ def tab_to(page, selector: str, limit: int = 80) -> int:
 def test_keyboard_alone_from_the_list_to_an_approved_draft(
     browser, live_server, desk, smtp_server
 ):
-    ticket, draft = desk["ticket"], desk["drafts"][0]
+    ticket, (draft, other) = desk["ticket"], desk["drafts"]
     page = open_page(browser, live_server, theme="light", width=WIDE, user="approver")
     page.goto(f"{live_server.url}/admin/triage/ticket/")
 
@@ -214,16 +223,17 @@ def test_keyboard_alone_from_the_list_to_an_approved_draft(
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*#drafts$"))
     to_approve = tab_to(page, f"#draft-{draft.pk}-approve")
-    # The button says which draft it approves.
-    name = page.evaluate(
-        """id => {
-            const b = document.getElementById(id);
-            return b.getAttribute("aria-labelledby").split(" ")
-                .map(i => document.getElementById(i).textContent.trim()).join(" ");
-        }""",
-        f"draft-{draft.pk}-approve",
-    )
-    assert name == f"Approve and send Draft #{draft.pk}"
+    # Each control says which draft it acts on; the reason has a real label.
+    for pk, verb in (
+        (draft.pk, "Approve and send"),
+        (other.pk, "Approve and send again"),
+    ):
+        name = f"{verb} Draft #{pk}"
+        assert page.get_by_role("button", name=name, exact=True).count() == 1
+        assert page.get_by_role("button", name=f"Reject Draft #{pk}").count() == 1
+    reasons = page.get_by_role("textbox", name="Reason for rejecting", exact=True)
+    assert reasons.count() == 2
+    assert reasons.first.get_attribute("aria-describedby") == f"draft-{draft.pk}-title"
     page.keyboard.press("Enter")
     page.wait_for_selector("text=Approved.")
 
@@ -290,6 +300,8 @@ def test_highlights_tell_their_type_without_colour(browser, live_server, desk):
         "what the customer wants: an exchange of Megatron "
         "(other name; end of what the customer wants)" in spoken
     )
+    # The intent meters are named after their intent.
+    assert page.get_by_role("meter", name="wrong item", exact=True).count() == 1
     shown = page.locator(text).inner_text()
     assert "Dear Amazon," in shown and "organisation" not in shown
 
