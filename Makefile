@@ -14,7 +14,7 @@ PORT ?= 8000
 export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install demo test prod-smoke lint format bench clean dovecot chromium apertium
+.PHONY: help install demo test prod-smoke lint format bench clean dovecot chromium apertium axe
 
 help:
 	@echo "make demo   install, migrate, ingest + triage the sample emails, serve the dashboard"
@@ -78,7 +78,7 @@ SERVICES_ENV := \
 
 # The suite includes the production smoke test (tests/e2e/test_prod_smoke.py, also
 # `make prod-smoke` alone).
-test: install dovecot chromium
+test: install dovecot chromium axe
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	set -e; $(SERVICES_ENV); \
@@ -115,6 +115,23 @@ chromium:
 	else \
 	  echo "chromium is not installed and this is not root:" \
 	    "run 'sudo apt-get install chromium' (the browser tests skip without it)"; \
+	fi
+
+# axe-core, the accessibility engine the browser tests inject into the dashboard
+# (tests/e2e/test_dashboard_a11y.py), from the npm registry into var/node; never
+# committed, never loaded from a CDN. npm is installed when missing, which needs
+# root; without it those tests skip (and fail under CI=true).
+AXE_VERSION := 4.14.1
+AXE := var/node/node_modules/axe-core
+axe:
+	@command -v npm >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	@grep -qs '"version": "$(AXE_VERSION)"' $(AXE)/package.json || \
+	if command -v npm >/dev/null 2>&1; then \
+	  npm install --prefix var/node --no-save --no-audit --no-fund --loglevel=error \
+	    axe-core@$(AXE_VERSION); \
+	else \
+	  echo "npm is not installed: the accessibility tests skip without axe-core"; \
 	fi
 
 # Benchmarks: each prints its figures and writes bench/results/<name>.json.

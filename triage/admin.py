@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
@@ -251,6 +252,16 @@ class TicketAdmin(admin.ModelAdmin):
                 is_staff=True, is_active=True
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        widget = getattr(formfield, "widget", None)
+        # The stock split date/time widget prints "Date:"/"Time:" as bare text
+        # beside two inputs that nothing labels; name each after its field.
+        if isinstance(widget, AdminSplitDateTime):
+            for sub, part in zip(widget.widgets, ("date", "time"), strict=True):
+                sub.attrs["aria-label"] = f"{formfield.label}: {part}"
+        return formfield
 
     def save_model(self, request: HttpRequest, obj: Ticket, form, change) -> None:
         services.ticket_update(ticket=obj, user=request.user, fields=form.changed_data)

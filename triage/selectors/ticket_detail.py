@@ -45,6 +45,12 @@ class Segment:
     text: str
     entity: str = ""
     answer: bool = False
+    # Where a span begins and ends, so the page names each highlight once even
+    # when another span's boundary cuts it into several segments.
+    entity_starts: bool = False
+    entity_ends: bool = False
+    answer_starts: bool = False
+    answer_ends: bool = False
 
 
 @dataclass
@@ -290,11 +296,21 @@ def highlight_segments(
     ordered = sorted(bounds)
     segments = []
     for left, right in itertools.pairwise(ordered):
-        label = next((lab for s, e, lab in spans if s <= left and right <= e), "")
+        span = next((sp for sp in spans if sp[0] <= left and right <= sp[1]), None)
         in_answer = bool(
             answer_span and answer_span[0] <= left and right <= answer_span[1]
         )
-        segments.append(Segment(text=text[left:right], entity=label, answer=in_answer))
+        segments.append(
+            Segment(
+                text=text[left:right],
+                entity=span[2] if span else "",
+                answer=in_answer,
+                entity_starts=bool(span and span[0] == left),
+                entity_ends=bool(span and span[1] == right),
+                answer_starts=in_answer and answer_span[0] == left,
+                answer_ends=in_answer and answer_span[1] == right,
+            )
+        )
     return segments
 
 
