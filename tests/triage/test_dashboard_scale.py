@@ -18,7 +18,13 @@ from tests.factories import MessageFactory, ReplyDraftFactory, TicketFactory, ma
 from triage import selectors
 from triage.models import Analysis, Message, ReplyDraft, Ticket
 from triage.paginators import CappedPaginator
-from triage.services import analysis_save, email_ingest, reply_approve, roles_sync
+from triage.services import (
+    analysis_save,
+    email_ingest,
+    reply_approve,
+    reply_version,
+    roles_sync,
+)
 from triage.services.denorm import search_config, tickets_backfill
 
 pytestmark = pytest.mark.django_db
@@ -138,7 +144,7 @@ def test_list_fields_follow_analysis_drafts_and_corrections(admin_user):
     )
 
     draft = ticket.drafts.get()
-    reply_approve(draft_id=draft.pk, user=admin_user)
+    reply_approve(draft_id=draft.pk, user=admin_user, version=reply_version(draft))
     ticket.refresh_from_db()
     assert ticket.draft_status == ReplyDraft.Status.APPROVED
 
