@@ -22,10 +22,10 @@ from triage.services import (
     analysis_save,
     email_ingest,
     reply_approve,
-    reply_version,
     roles_sync,
 )
 from triage.services.denorm import search_config, tickets_backfill
+from triage.services.replies import reply_version
 
 pytestmark = pytest.mark.django_db
 
