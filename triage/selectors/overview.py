@@ -124,9 +124,11 @@ def overview_time_to_approval(*, days: int = 30) -> dict[str, Any]:
 _APPROVAL_SQL = """
 SELECT (d.approved_at AT TIME ZONE %s)::date AS day, count(*),
     percentile_cont(0.5) WITHIN GROUP (ORDER BY greatest(extract(epoch FROM
-        d.approved_at - coalesce(m.received_at, t.created_at)) / 3600.0, 0))
+        d.approved_at - coalesce(m.received_at, (
+            -- Only for a draft without a message: no join over every ticket.
+            SELECT t.created_at FROM triage_ticket t WHERE t.id = d.ticket_id
+        ))) / 3600.0, 0))
 FROM triage_replydraft d
-JOIN triage_ticket t ON t.id = d.ticket_id
 LEFT JOIN triage_message m ON m.id = d.in_reply_to_message_id
 WHERE d.approved_at >= %s
 GROUP BY ROLLUP (1)
