@@ -248,3 +248,54 @@ def test_smollm2_generates_and_drafts_stay_grounded(smollm2_step):
     assert_grounded(draft, INJECTION)
     assert "Carol" not in draft["text"]
     assert draft["text"].startswith("Dear Mallory,")
+
+
+# --- The real model path, pinned ------------------------------------------------------
+# An email on which SmolLM2-135M's greedy sentence passes every guard, so the draft
+# is the model's and not the template (found by running it; bench/drafts.py
+# measures the share over a fixed set). Greedy decoding in float32 on the CPU is
+# deterministic: the same email gives the same draft on every run.
+PINNED_TEXT = "I was charged twice for my order. Please refund the second payment."
+PINNED_ANSWER = "Please refund the second payment."
+PINNED_EMAIL = {
+    "text": PINNED_TEXT,
+    "subject": "My order",
+    "customer_name": "Anna Schmidt",
+    "customer_email": "anna@example.com",
+}
+PINNED_GROUNDING = {
+    "answer": {
+        "answer": PINNED_ANSWER,
+        "start": PINNED_TEXT.index(PINNED_ANSWER),
+        "end": PINNED_TEXT.index(PINNED_ANSWER) + len(PINNED_ANSWER),
+    },
+    "entities": [],
+}
+
+
+def test_smollm2_writes_the_pinned_draft_and_always_the_same(smollm2_step, monkeypatch):
+    from workers.nlp.offline.draft import SmolLM2, smollm2_gguf
+
+    step = smollm2_step
+    if step._lm._device != "cpu":
+        # The pin holds for CPU float32 numerics; a GPU host checks it on a CPU copy.
+        monkeypatch.setenv("TRIAGE_DEVICE", "cpu")
+        monkeypatch.setenv("TRIAGE_DTYPE", "float32")
+        step = DraftStep("template")
+        step._lm = SmolLM2(smollm2_gguf())
+    (first,) = step.draft([PINNED_EMAIL], [PINNED_GROUNDING], **SHOP)
+    (again,) = step.draft([PINNED_EMAIL], [PINNED_GROUNDING], **SHOP)
+    assert first["backend"] == "smollm2"
+    assert again == first
+    (template,) = DraftStep("template").draft(
+        [PINNED_EMAIL], [PINNED_GROUNDING], **SHOP
+    )
+    assert template["backend"] == "template"
+    assert first["text"] != template["text"]
+    # The model's sentence, the one thing the template does not write.
+    assert (
+        "We apologize for any inconvenience caused due to your request."
+        in (first["text"])
+    )
+    assert first["text"].startswith("Dear Anna Schmidt,")
+    assert_grounded(first, PINNED_EMAIL)
