@@ -231,6 +231,9 @@ def test_keyboard_alone_from_the_list_to_an_approved_draft(
         name = f"{verb} Draft #{pk}"
         assert page.get_by_role("button", name=name, exact=True).count() == 1
         assert page.get_by_role("button", name=f"Reject Draft #{pk}").count() == 1
+    # The stock split date/time widget's two inputs, named after their field.
+    for part in ("date", "time"):
+        assert page.get_by_role("textbox", name=f"Due at: {part}").count() == 1
     reasons = page.get_by_role("textbox", name="Reason for rejecting", exact=True)
     assert reasons.count() == 2
     assert reasons.first.get_attribute("aria-describedby") == f"draft-{draft.pk}-title"
