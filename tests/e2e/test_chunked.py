@@ -19,6 +19,7 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection
 
+from tests.ci import missing
 from tests.conftest import REPO
 from tests.e2e.processes import database_url, free_port
 from tests.factories import make_eml
@@ -34,7 +35,7 @@ CAP = 64 * 1024
 @pytest.fixture
 def gunicorn(tmp_path) -> Iterator[int]:
     if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (DATABASE_URL)")
+        missing("needs PostgreSQL (DATABASE_URL)")
     import os
 
     port = free_port()

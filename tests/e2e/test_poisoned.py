@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
+from tests.ci import missing
 from tests.e2e.processes import CeleryWorker, reset_broker, worker_env
 from tests.factories import make_eml
 from triage.models import Message
@@ -28,7 +29,7 @@ FINAL = {Message.TriageStatus.TRIAGED, Message.TriageStatus.FAILED}
 @pytest.fixture
 def worker_factory(tiny_models):
     if connection.vendor != "postgresql" or django_settings.CELERY_TASK_ALWAYS_EAGER:
-        pytest.skip("needs PostgreSQL (DATABASE_URL) and Redis (CELERY_BROKER_URL)")
+        missing("needs PostgreSQL (DATABASE_URL) and Redis (CELERY_BROKER_URL)")
     reset_broker()
     started: list[CeleryWorker] = []
 

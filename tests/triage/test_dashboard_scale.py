@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from tests.ci import needs
 from tests.factories import MessageFactory, ReplyDraftFactory, TicketFactory, make_eml
 from triage import selectors
 from triage.models import Analysis, Message, ReplyDraft, Ticket
@@ -29,8 +30,8 @@ from triage.services.replies import reply_version
 
 pytestmark = pytest.mark.django_db
 
-postgres_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL)"
+postgres_only = needs(
+    connection.vendor == "postgresql", "needs PostgreSQL (DATABASE_URL)"
 )
 
 

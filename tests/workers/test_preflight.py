@@ -6,8 +6,7 @@ import os
 import subprocess
 import sys
 
-import pytest
-
+from tests.ci import missing
 from tests.conftest import REPO
 from tests.e2e.processes import CeleryWorker
 from workers.preflight import missing_models
@@ -59,7 +58,7 @@ def test_gpu_worker_refuses_to_start_and_names_the_models(tmp_path):
 
 def test_a_mail_worker_needs_no_models(tmp_path):
     if not os.environ.get("CELERY_BROKER_URL", "").startswith("redis"):
-        pytest.skip("needs Redis (CELERY_BROKER_URL)")
+        missing("needs Redis (CELERY_BROKER_URL)")
     worker = CeleryWorker(worker_env(tmp_path), queues=("mail", "default"))
     try:
         worker.wait_ready(timeout=120)

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from tests.ci import needs
 from tests.conftest import SHARED_CORPUS
 from tests.triage.webhooks.conftest import raw_signature
 from triage.models import Message
@@ -122,7 +123,7 @@ def _reads_back(pk: int) -> None:
     assert "\n" not in message.from_address and "\r" not in message.from_address
 
 
-@pytest.mark.skipif(not CORPUS, reason="no corpus present")
+@needs(CORPUS, "no corpus present")
 @hypothesis_settings(
     max_examples=150,
     deadline=None,
