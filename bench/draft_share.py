@@ -1,8 +1,8 @@
 """Benchmark: how many offline drafts SmolLM2 writes, and how many fall back to the
 template, on a fixed set of emails.
 
-    python bench/drafts.py                   # samples/ + 24 eval sentences
-    python bench/drafts.py --sentences 109   # the whole eval split
+    python bench/draft_share.py                   # samples/ + 24 eval sentences
+    python bench/draft_share.py --sentences 109   # the whole eval split
 
 The offline profile (workers/nlp/offline, DESIGN §8) drafts with SmolLM2-135M and
 keeps a generated sentence only when it passes the guards (nothing named that the
@@ -34,7 +34,7 @@ if str(REPO) not in sys.path:
 
 from bench.pipeline import read_samples  # noqa: E402 - after the path fix above
 
-RESULTS = REPO / "bench" / "results" / "drafts.json"
+RESULTS = REPO / "bench" / "results" / "draft_share.json"
 
 
 def parse_args() -> argparse.Namespace:
