@@ -13,7 +13,7 @@ samples/ plus the first `--sentences` sentences of the labelled eval split
 pipeline runs on them (its answer, summary, entities and intent are the draft's
 grounding). Prints the share of model-written drafts (over all emails, and over the
 English ones: the others get the plain template by design), the backend per email,
-and writes bench/results/drafts.json. The heads are read from TRIAGE_HEADS_DIR (or
+and writes bench/results/draft_share.json. The heads are read from TRIAGE_HEADS_DIR (or
 --heads-dir); when none are there they are trained into a temporary folder first.
 """
 
