@@ -252,7 +252,7 @@ def test_smollm2_generates_and_drafts_stay_grounded(smollm2_step):
 
 # --- The real model path, pinned ------------------------------------------------------
 # An email on which SmolLM2-135M's greedy sentence passes every guard, so the draft
-# is the model's and not the template (found by running it; bench/drafts.py
+# is the model's and not the template (found by running it; bench/draft_share.py
 # measures the share over a fixed set). Greedy decoding in float32 on the CPU is
 # deterministic: the same email gives the same draft on every run.
 PINNED_TEXT = "I was charged twice for my order. Please refund the second payment."

@@ -1,8 +1,8 @@
 """Benchmark: how many offline drafts SmolLM2 writes, and how many fall back to the
 template, on a fixed set of emails.
 
-    python bench/drafts.py                   # samples/ + 24 eval sentences
-    python bench/drafts.py --sentences 109   # the whole eval split
+    python bench/draft_share.py                   # samples/ + 24 eval sentences
+    python bench/draft_share.py --sentences 109   # the whole eval split
 
 The offline profile (workers/nlp/offline, DESIGN §8) drafts with SmolLM2-135M and
 keeps a generated sentence only when it passes the guards (nothing named that the
@@ -13,7 +13,7 @@ samples/ plus the first `--sentences` sentences of the labelled eval split
 pipeline runs on them (its answer, summary, entities and intent are the draft's
 grounding). Prints the share of model-written drafts (over all emails, and over the
 English ones: the others get the plain template by design), the backend per email,
-and writes bench/results/drafts.json. The heads are read from TRIAGE_HEADS_DIR (or
+and writes bench/results/draft_share.json. The heads are read from TRIAGE_HEADS_DIR (or
 --heads-dir); when none are there they are trained into a temporary folder first.
 """
 
@@ -34,7 +34,7 @@ if str(REPO) not in sys.path:
 
 from bench.pipeline import read_samples  # noqa: E402 - after the path fix above
 
-RESULTS = REPO / "bench" / "results" / "drafts.json"
+RESULTS = REPO / "bench" / "results" / "draft_share.json"
 
 
 def parse_args() -> argparse.Namespace:
