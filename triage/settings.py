@@ -290,7 +290,7 @@ CELERY_BEAT_SCHEDULE = {
 # takes over within the lock timeout once the first is gone, never both sending.
 CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = 5
-CELERY_REDBEAT_KEY_PREFIX = f"{_KEY_PREFIX}redbeat"
+CELERY_REDBEAT_KEY_PREFIX = f"{_KEY_PREFIX}redbeat:"
 CELERY_REDBEAT_LOCK_TIMEOUT = env.int("TRIAGE_BEAT_LOCK_TIMEOUT", 30)
 # redbeat's own connection: the broker's Redis, with the same Sentinel/TLS set-up.
 CELERY_REDBEAT_REDIS_URL = CELERY_BROKER_URL

@@ -71,3 +71,15 @@ def _refuse_without_models(sender=None, instance=None, **extra) -> None:
         import os
 
         os._exit(78)
+
+
+@app.on_after_configure.connect
+def _redbeat_keys(sender=None, **extra) -> None:
+    """celery-redbeat looks for its keys without Celery's CELERY_ namespace (and
+    warns that it falls back to the broker's); hand them over un-prefixed once the
+    configuration is read. The values are the same either way."""
+    from django.conf import settings
+
+    for name in dir(settings):
+        if name.startswith("CELERY_REDBEAT_"):
+            sender.conf[name.removeprefix("CELERY_").lower()] = getattr(settings, name)
