@@ -3,6 +3,15 @@
     python bench/pipeline.py                       # 64 emails, tiny models, CPU
     python bench/pipeline.py --n 256 --batch-size 64
     python bench/pipeline.py --models hub --device cuda --dtype float16
+    python bench/pipeline.py --models offline --n 32 --backends transformers,ct2
+
+``--models`` is ``tiny``, ``hub``, ``offline`` or a JSON object step -> model (over
+the hub defaults), as ``TRIAGE_MODELS``. ``--backends`` runs the same emails through
+each generation engine in turn, each in a fresh process (so peak RSS and load time
+are each backend's own), and prints them side by side: ``transformers`` (the
+reference), ``ct2`` (CTranslate2: the offline SmolLM2 draft, and ``ct2:`` for the
+tiny/hub generation models), ``openai`` (the draft and chat steps through the
+OpenAI-compatible server named by ``TRIAGE_OPENAI_*``).
 
 The sample emails (``samples/*.eml``) are repeated to ``--n``. Models are loaded and
 warmed up before either path is timed; then (a) the naive loop calls
@@ -68,17 +77,64 @@ def read_samples(folder: Path) -> list[dict[str, str]]:
     return emails
 
 
+BACKENDS = ("transformers", "ct2", "openai")
+# Steps whose model an engine other than transformers can serve.
+GENERATION_STEPS = ("translation", "summary", "draft", "chat")
+
+
+class BenchArgumentError(ValueError):
+    pass
+
+
 def resolve_models(spec: str) -> tuple[dict[str, str], str]:
+    """``tiny`` | ``hub`` | ``offline`` | a JSON object -> (step -> model, name)."""
+    # The Django side's profiles (plain Python, no Django import).
+    from triage.model_profiles import ProfileError
+    from triage.model_profiles import resolve_models as profile_models
+
+    spec = spec.strip()
     if spec == "tiny":
         from workers.nlp.tiny import build_tiny_models
 
         return build_tiny_models(TINY_DIR), "tiny"
-    if spec == "hub":
-        # The Django side's defaults (plain Python, no Django import).
-        from triage.model_profiles import HUB_MODELS, LIBRARY_STEPS
+    try:
+        models = profile_models(spec, tiny_dir=TINY_DIR)
+    except ProfileError as exc:
+        raise BenchArgumentError(
+            f"--models must be tiny, hub, offline or a JSON object, got {spec!r}"
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise BenchArgumentError(f"--models: not valid JSON ({exc}): {spec!r}") from exc
+    return models, spec if spec in {"hub", "offline"} else "json"
 
-        return {**LIBRARY_STEPS, **HUB_MODELS}, "hub"
-    return dict(json.loads(spec)), "json"
+
+def with_backend(models: dict[str, str], backend: str) -> dict[str, str]:
+    """The same profile with its generation steps on ``backend``'s engine."""
+    if backend not in BACKENDS:
+        raise BenchArgumentError(
+            f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}"
+        )
+    out = dict(models)
+    if backend == "transformers":
+        return out
+    for step in GENERATION_STEPS:
+        spec = out.get(step, "")
+        if not spec:
+            continue
+        if spec.startswith("offline:smollm2"):
+            out[step] = "offline:smollm2-ct2" if backend == "ct2" else "offline:openai"
+        elif backend == "openai" and step == "chat":
+            out[step] = "openai:"
+        elif (
+            backend == "ct2"
+            and not spec.startswith(("offline:", "ct2:", "openai:"))
+            and Path(spec.split("{")[0]).anchor
+        ):
+            # A local transformers directory (tiny models, a mirror): converted
+            # once next to it. Hub ids would need downloading, which hosts here
+            # cannot do.
+            out[step] = f"ct2:{spec}"
+    return out
 
 
 def step_times(outcomes: list[list[dict[str, Any]]]) -> dict[str, float]:
@@ -107,7 +163,14 @@ def timed(call: Callable[[], list[list[dict[str, Any]]]]) -> Run:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=64, help="emails (samples repeated)")
-    parser.add_argument("--models", default="tiny", help="tiny | hub | JSON mapping")
+    parser.add_argument(
+        "--models", default="tiny", help="tiny | hub | offline | JSON mapping"
+    )
+    parser.add_argument(
+        "--backends",
+        default="transformers",
+        help="comma-separated engines to compare: transformers,ct2,openai",
+    )
     parser.add_argument(
         "--batch-size",
         type=int,
@@ -130,6 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agent-language", default="en")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    unknown = [b for b in backends if b not in BACKENDS]
+    if not backends or unknown:
+        parser.error(f"--backends: choose from {', '.join(BACKENDS)}")
+    if len(backends) > 1:
+        return compare(args, backends, argv if argv is not None else sys.argv[1:])
 
     # Read when the first model loads; set before anything is loaded.
     os.environ["TRIAGE_DEVICE"] = args.device
@@ -137,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     # Tiny models gain nothing from intra-op threads, and on a shared machine the
     # OpenMP barriers of two threads stall on every one of their tiny ops (the
     # naive path most): one thread measures the batching, not the contention.
-    threads = args.threads or (1 if args.models == "tiny" else None)
+    threads = args.threads or (1 if args.models.strip() == "tiny" else None)
     if threads:
         os.environ["TRIAGE_TORCH_THREADS"] = str(threads)
     load_before = os.getloadavg()[0]
@@ -147,7 +216,11 @@ def main(argv: list[str] | None = None) -> int:
 
     samples = read_samples(SAMPLES)
     emails = [samples[i % len(samples)] for i in range(args.n)]
-    models, profile = resolve_models(args.models)
+    try:
+        models, profile = resolve_models(args.models)
+        models = with_backend(models, backends[0])
+    except BenchArgumentError as exc:
+        parser.error(str(exc))
     config_kwargs: dict[str, Any] = {
         "models": models,
         "agent_language": args.agent_language,
@@ -189,10 +262,17 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    n = args.n
+    step_naive = step_times(naive.outcomes)
+    step_batched = step_times(batched.outcomes)
+    drafts = [o["draft"] for call in batched.outcomes for o in call if "draft" in o]
+    written = [d for d in drafts if d["error"] is None and d["result"]]
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     figures = {
         "emails": args.n,
         "models": profile,
+        "backend": backends[0],
+        "model_specs": models,
         "batch_size": config.batch_size,
         "device": os.environ["TRIAGE_DEVICE"],
         "dtype": os.environ["TRIAGE_DTYPE"],
@@ -213,10 +293,31 @@ def main(argv: list[str] | None = None) -> int:
         "load_s": round(load_s, 2),
         "load_s_by_step": {k: round(v, 2) for k, v in load_by_step.items()},
         "repeat": args.repeat,
-        "step_s_naive": {k: round(v, 3) for k, v in step_times(naive.outcomes).items()},
-        "step_s_batched": {
-            k: round(v, 3) for k, v in step_times(batched.outcomes).items()
+        "step_s_naive": {k: round(v, 3) for k, v in step_naive.items()},
+        "step_s_batched": {k: round(v, 3) for k, v in step_batched.items()},
+        # Per step: emails/s of that step alone and its share of the pipeline's time.
+        "step_emails_per_s_naive": {
+            k: round(n / v, 2) if v else None for k, v in step_naive.items()
         },
+        "step_emails_per_s_batched": {
+            k: round(n / v, 2) if v else None for k, v in step_batched.items()
+        },
+        "step_share_naive": shares(step_naive),
+        "step_share_batched": shares(step_batched),
+        # Drafts whose generated sentence passed the grounding checks (the rest
+        # are the template alone), batched run: the quality figure compared across
+        # engines on the same model and prompts.
+        "drafts": len(drafts),
+        "drafts_failed": len(drafts) - len(written),
+        "drafts_generated_share": (
+            round(
+                sum(1 for d in written if d["result"].get("backend") != "template")
+                / len(written),
+                3,
+            )
+            if written
+            else None
+        ),
         "failed_steps": sorted(failed),
         "python": platform.python_version(),
         "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
@@ -228,9 +329,128 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def shares(times: dict[str, float]) -> dict[str, float]:
+    total = sum(times.values())
+    return {k: round(v / total, 3) if total else 0.0 for k, v in times.items()}
+
+
+def compare(args: argparse.Namespace, backends: list[str], argv: list[str]) -> int:
+    """Each backend in a fresh process (its own peak RSS and load time), then the
+    figures side by side in one JSON and one table."""
+    import subprocess
+    import tempfile
+
+    base: list[str] = []
+    skip = False
+    for i, token in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if token in {"--backends", "--out"}:
+            skip = i + 1 < len(argv)
+            continue
+        if token.startswith(("--backends=", "--out=")):
+            continue
+        base.append(token)
+    runs: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        for backend in backends:
+            out = Path(tmp) / f"{backend}.json"
+            command = [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                *base,
+                "--backends",
+                backend,
+                "--out",
+                str(out),
+            ]
+            print(f"\n=== backend {backend} ===", flush=True)
+            done = subprocess.run(command, check=False)  # noqa: S603 - our own script
+            if done.returncode != 0 or not out.is_file():
+                runs[backend] = {"error": f"exit status {done.returncode}"}
+                continue
+            runs[backend] = json.loads(out.read_text(encoding="utf-8"))
+    reference = runs.get(backends[0], {})
+    comparison: dict[str, Any] = {}
+    for backend in backends[1:]:
+        run = runs[backend]
+        if "error" in run or "error" in reference:
+            continue
+        comparison[f"{backend}_vs_{backends[0]}"] = {
+            "batched_emails_per_s": round(
+                run["batched_emails_per_s"] / reference["batched_emails_per_s"], 2
+            ),
+            "naive_emails_per_s": round(
+                run["naive_emails_per_s"] / reference["naive_emails_per_s"], 2
+            ),
+            "draft_step_batched": _ratio(
+                reference["step_s_batched"].get("draft"),
+                run["step_s_batched"].get("draft"),
+            ),
+            "drafts_generated_share_points": (
+                round(
+                    100
+                    * (
+                        run["drafts_generated_share"]
+                        - reference["drafts_generated_share"]
+                    ),
+                    1,
+                )
+                if run.get("drafts_generated_share") is not None
+                and reference.get("drafts_generated_share") is not None
+                else None
+            ),
+        }
+    figures = {"backends": backends, "runs": runs, "comparison": comparison}
+    print_comparison(figures)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten to {args.out}")
+    return 0 if all("error" not in r for r in runs.values()) else 1
+
+
+def _ratio(slow: float | None, fast: float | None) -> float | None:
+    return round(slow / fast, 2) if slow and fast else None
+
+
+def print_comparison(figures: dict[str, Any]) -> None:
+    runs = figures["runs"]
+    names = [b for b in figures["backends"] if "error" not in runs[b]]
+    print("\n=== side by side ===")
+    print(f"{'':<28}" + "".join(f"{b:>14}" for b in names))
+    rows = [
+        ("naive emails/s", "naive_emails_per_s"),
+        ("batched emails/s", "batched_emails_per_s"),
+        ("batched / naive", "ratio"),
+        ("batched CPU / naive CPU", "cpu_ratio"),
+        ("peak RSS MB", "peak_rss_mb"),
+        ("model load s", "load_s"),
+        ("drafts generated share", "drafts_generated_share"),
+        ("load average before", "load_average_before"),
+    ]
+    for label, key in rows:
+        print(f"{label:<28}" + "".join(f"{runs[b].get(key)!s:>14}" for b in names))
+    steps = list(dict.fromkeys(s for b in names for s in runs[b]["step_s_batched"]))
+    print("\nper step, batched: emails/s (share of time)")
+    for step in steps:
+        cells = []
+        for b in names:
+            rate = runs[b]["step_emails_per_s_batched"].get(step)
+            share = runs[b]["step_share_batched"].get(step, 0.0)
+            cells.append(f"{rate!s:>7} ({share:4.0%})")
+        print(f"{step:<28}" + "".join(f"{c:>14}" for c in cells))
+    for name, ratios in figures["comparison"].items():
+        print(f"\n{name}: " + ", ".join(f"{k} {v}" for k, v in ratios.items()))
+    for b in figures["backends"]:
+        if "error" in runs[b]:
+            print(f"\n{b}: failed ({runs[b]['error']})")
+
+
 def print_table(f: dict[str, Any]) -> None:
     print(
-        f"\n{f['emails']} emails, {f['models']} models, batch size {f['batch_size']}, "
+        f"\n{f['emails']} emails, {f['models']} models ({f['backend']}), "
+        f"batch size {f['batch_size']}, "
         f"device {f['device']} ({f['dtype']}), {f['torch_threads']} torch threads\n"
     )
     print(f"{'path':<10} {'wall s':>9} {'emails/s':>10} {'CPU s':>9}")
@@ -248,11 +468,24 @@ def print_table(f: dict[str, Any]) -> None:
         f"model load {f['load_s']:.2f} s   load average "
         f"{f['load_average_before']} -> {f['load_average_after']}\n"
     )
-    print(f"{'step':<12} {'naive s':>9} {'batched s':>10} {'ratio':>7}")
+    print(
+        f"{'step':<12} {'naive s':>9} {'batched s':>10} {'ratio':>7} "
+        f"{'emails/s':>9} {'share':>6}"
+    )
     for step, naive in f["step_s_naive"].items():
         batched = f["step_s_batched"].get(step, 0.0)
         ratio = naive / batched if batched else float("inf")
-        print(f"{step:<12} {naive:>9.3f} {batched:>10.3f} {ratio:>7.1f}")
+        rate = f["step_emails_per_s_batched"].get(step)
+        share = f["step_share_batched"].get(step, 0.0)
+        print(
+            f"{step:<12} {naive:>9.3f} {batched:>10.3f} {ratio:>7.1f} "
+            f"{rate!s:>9} {share:>6.0%}"
+        )
+    if f.get("drafts"):
+        print(
+            f"\ndrafts: {f['drafts']}, failed {f['drafts_failed']}, generated "
+            f"sentence kept in {f['drafts_generated_share']}"
+        )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from workers.nlp.device import load_pretrained, revision_of
-from workers.nlp.generation import CausalGenerator
+from workers.nlp.generation import causal_generator
 from workers.nlp.text import DATA_NOTICE, fence
 from workers.nlp.tiny import is_tiny
 
@@ -260,7 +260,7 @@ class ChatAnswerStep:
         from workers.nlp.registry import load_once
 
         self._chat = load_once(
-            ("causal", model_id, True), lambda: CausalGenerator(model_id, chat=True)
+            ("causal", model_id, True), lambda: causal_generator(model_id, chat=True)
         )
         self.model_id = model_id
         self.revision = self._chat.revision

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from workers.nlp.generation import CausalGenerator, Message
+from workers.nlp.generation import Message, causal_generator
 from workers.nlp.registry import load_once
 from workers.nlp.text import (
     DATA_NOTICE,
@@ -238,7 +238,7 @@ class DraftStep:
             raise ValueError(f"draft backend must be one of {BACKENDS}")
         chat = backend == "chat"
         self._generator = load_once(
-            ("causal", model_id, chat), lambda: CausalGenerator(model_id, chat=chat)
+            ("causal", model_id, chat), lambda: causal_generator(model_id, chat=chat)
         )
         self.backend = backend
         self.batch_size = batch_size

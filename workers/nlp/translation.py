@@ -25,7 +25,12 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from workers.nlp.errors import is_interrupt
-from workers.nlp.generation import CausalGenerator, Seq2SeqGenerator
+from workers.nlp.generation import (
+    CausalGenerator,
+    Seq2SeqGenerator,
+    causal_generator,
+    seq2seq_generator,
+)
 from workers.nlp.offline import build_step, is_offline, parse_spec
 from workers.nlp.registry import load_once
 from workers.nlp.text import Segment, join_segments, language_name, split_segments
@@ -150,13 +155,13 @@ class Translator:
                 "no model configured for chat translation (models['chat'])"
             )
         return load_once(
-            ("causal", model_id, True), lambda: CausalGenerator(model_id, chat=True)
+            ("causal", model_id, True), lambda: causal_generator(model_id, chat=True)
         )
 
     def _seq2seq_generator(self, model_id: str) -> Seq2SeqGenerator:
         if not model_id:
             raise LookupError("no model configured for translation")
-        return load_once(("seq2seq", model_id), lambda: Seq2SeqGenerator(model_id))
+        return load_once(("seq2seq", model_id), lambda: seq2seq_generator(model_id))
 
     def __call__(self, requests: Sequence[TranslationRequest]) -> list[Translated]:
         out: list[Translated | None] = [None] * len(requests)

@@ -6,6 +6,8 @@
 | answer, summary   | offline:minilm-select | MiniLM sentence selection            |
 | entities          | offline:spacy         | spaCy en_core_web_sm                 |
 | draft             | offline:smollm2       | SmolLM2-135M-Instruct, else template |
+| draft             | offline:smollm2-ct2   | the same SmolLM2 through CTranslate2 |
+| draft             | offline:openai        | an OpenAI-compatible server (env)    |
 | draft             | offline:template      | the template alone                   |
 | translation       | offline:apertium      | apertium where it has the pair       |
 
@@ -86,7 +88,7 @@ def _draft(spec: str) -> Any:
     from workers.nlp.offline.draft import DraftStep
 
     method, _ = parse_spec(spec)
-    _expect(spec, "smollm2", "template")
+    _expect(spec, "smollm2", "smollm2-ct2", "openai", "template")
     return DraftStep(method)
 
 

