@@ -10,26 +10,20 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
+from workers.contract import Answer
+from workers.nlp.cache import load_once
 from workers.nlp.device import load_pretrained, revision_of
-from workers.nlp.generation import causal_generator
+from workers.nlp.engines.generators import causal_generator
 from workers.nlp.text import DATA_NOTICE, fence
-from workers.nlp.tiny import is_tiny
+from workers.nlp.tinymark import is_tiny
 
 if TYPE_CHECKING:
     import torch
     from transformers import BatchEncoding
 
 QUESTION = "What does the customer want?"
-
-
-class Answer(TypedDict):
-    question: str
-    answer: str
-    score: float
-    start: int
-    end: int
 
 
 @dataclass
@@ -227,14 +221,6 @@ class AnswerStep:
         return start_char, end_char
 
 
-class ChatAnswer(TypedDict):
-    question: str
-    answer: str
-    score: float | None
-    start: int | None
-    end: int | None
-
-
 class ChatAnswerStep:
     """ "What does the customer want?" answered by an instruction model.
 
@@ -256,9 +242,6 @@ class ChatAnswerStep:
         max_new_tokens: int = 32,
         batch_size: int = 16,
     ) -> None:
-        # Imported here: the registry imports this module.
-        from workers.nlp.registry import load_once
-
         self._chat = load_once(
             ("causal", model_id, True), lambda: causal_generator(model_id, chat=True)
         )
@@ -271,8 +254,8 @@ class ChatAnswerStep:
 
     def __call__(
         self, texts: list[str], *, batch_size: int | None = None
-    ) -> list[ChatAnswer]:
-        results: list[ChatAnswer] = [
+    ) -> list[Answer]:
+        results: list[Answer] = [
             {
                 "question": self.question,
                 "answer": "",

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
-from typing import TypedDict
+
+from workers.contract import Language
+from workers.nlp.cache import load_once
 
 DETECTOR = "lingua"
 # Languages customers of a European shop are likely to write in; configurable.
@@ -20,12 +22,6 @@ DEFAULT_LANGUAGES: tuple[str, ...] = ("en", "de", "fr", "es", "it", "nl", "pt", 
 # Detection reads the opening of a mail: enough to decide, and a long quoted
 # thread in another language below it does not outvote the new message.
 MAX_CHARS = 2000
-
-
-class Language(TypedDict):
-    language: str | None
-    confidence: float
-    detector: str
 
 
 class LanguageStep:
@@ -97,8 +93,6 @@ def get_detector(
     detector: str = DETECTOR, languages: Sequence[str] = DEFAULT_LANGUAGES
 ) -> LanguageStep:
     """The detector for these candidates, built once per process (seconds, MBs)."""
-    from workers.nlp.registry import load_once
-
     codes = tuple(sorted({code.strip().lower() for code in languages if code.strip()}))
     return load_once(
         ("language", detector, codes), lambda: LanguageStep(detector, languages=codes)

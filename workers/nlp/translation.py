@@ -22,17 +22,14 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any
 
+from workers.contract import Translation
+from workers.nlp.cache import load_once
+from workers.nlp.engines.generators import causal_generator, seq2seq_generator
 from workers.nlp.errors import is_interrupt
-from workers.nlp.generation import (
-    CausalGenerator,
-    Seq2SeqGenerator,
-    causal_generator,
-    seq2seq_generator,
-)
-from workers.nlp.offline import build_step, is_offline, parse_spec
-from workers.nlp.registry import load_once
+from workers.nlp.generation import CausalGenerator, Seq2SeqGenerator
+from workers.nlp.offline import is_offline, parse_spec
 from workers.nlp.text import Segment, join_segments, language_name, split_segments
 
 logger = logging.getLogger(__name__)
@@ -41,15 +38,6 @@ BACKENDS = ("seq2seq", "chat")
 # Output grows with the input; this bounds a runaway (untrained or looping) model.
 MAX_NEW_TOKENS_CAP = 512
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
-
-
-class Translation(TypedDict):
-    source_language: str | None
-    target_language: str
-    text: str
-    skipped: bool
-    reason: str | None
-    segments: int
 
 
 @dataclass(frozen=True)
@@ -144,9 +132,11 @@ class Translator:
                 logger.warning("%s: %s", model_id, exc)
 
     def _offline_step(self, model_id: str, source: str, target: str) -> Any:
+        from workers.nlp.offline.apertium import apertium_step
+
         return load_once(
             ("offline", "translation", model_id, source, target),
-            lambda: build_step("translation", model_id, source=source, target=target),
+            lambda: apertium_step(model_id, source, target),
         )
 
     def _chat_generator(self, model_id: str) -> CausalGenerator:

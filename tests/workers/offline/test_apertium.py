@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from workers.nlp.offline import apertium, build_step
+from workers.nlp.offline import apertium
 from workers.nlp.offline.apertium import ApertiumTranslationStep, TranslationUnavailable
 
 
@@ -29,19 +29,19 @@ def test_without_apertium_nothing_is_available(fresh_probe, monkeypatch):
     with pytest.raises(
         TranslationUnavailable, match=r"no translation model installed for es->en"
     ):
-        build_step("translation", "offline:apertium@es-en")
+        apertium.apertium_step("offline:apertium@es-en", None)
 
 
 def test_a_pair_is_needed(fresh_probe):
     with pytest.raises(ValueError, match="language pair"):
-        build_step("translation", "offline:apertium")
+        apertium.apertium_step("offline:apertium", None)
 
 
 @pytest.mark.skipif(
     "spa-eng" not in apertium.available_modes(), reason="apertium-eng-spa not installed"
 )
 def test_spanish_to_english(fresh_probe):
-    step = build_step("translation", "offline:apertium@es-en")
+    step = apertium.apertium_step("offline:apertium@es-en", None)
     assert step.model_id == "apertium:spa-eng"
     results = step(["Hola, mi pedido llegó roto y quiero un reembolso.", ""])
     assert results[0]["source_language"] == "es"

@@ -9,9 +9,9 @@ from workers.nlp.offline.draft import (
     PROMPT_VERSION,
     DraftStep,
     build_prompt,
-    sanitise,
     validate_generated,
 )
+from workers.nlp.scrub import scrub
 
 ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 LINK = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
@@ -91,8 +91,10 @@ def test_sanitise_keeps_only_allowed_addresses():
         "Write to support@example-shop.test or bob@example.com, see "
         "www.example.org and https://x.example/y; you are ann@example.net."
     )
-    out = sanitise(
-        text, allowed_emails=["support@example-shop.test", "ann@example.net"]
+    out = scrub(
+        text,
+        allowed_emails=["support@example-shop.test", "ann@example.net"],
+        link_domains=["example-shop.test"],
     )
     assert "support@example-shop.test" in out
     assert "ann@example.net" in out

@@ -23,11 +23,11 @@ import pytest
 
 from tests.workers.offline.conftest import BUMBLEBEE_EMAIL, SHOP, require
 from workers.nlp import PipelineConfig, run_pipeline
+from workers.nlp.cache import clear_cache
 from workers.nlp.engines.openai_compat import (
     OpenAIChat,
     OpenAISettings,
 )
-from workers.nlp.registry import clear_cache
 
 GROUNDING = {
     "answer": "To resolve the issue, I demand an exchange of Megatron for the "

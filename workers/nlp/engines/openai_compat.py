@@ -123,7 +123,7 @@ class OpenAIChat:
             try:
                 response = self._client.chat.completions.create(
                     model=self.settings.model,
-                    messages=[dict(m) for m in messages],  # type: ignore[misc]
+                    messages=[dict(m) for m in messages],
                     max_tokens=max_new_tokens,
                     temperature=0.0,
                     stop=list(stop) if stop else None,
