@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workers.nlp.offline.embeddings import length_buckets
+from workers.nlp.buckets import length_buckets
 
 
 @given(

@@ -22,8 +22,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
+from workers.nlp.buckets import length_buckets
 from workers.nlp.cache import load_once as once
 from workers.nlp.scrub import scrub, shop_domain
 
@@ -31,7 +32,9 @@ if TYPE_CHECKING:
     pass
 from workers.nlp.offline.draft_guards import _clean_line, validate_generated
 from workers.nlp.offline.smollm2 import (
+    BACKENDS,
     SMOLLM2_MODEL_ID,
+    Generates,
     SmolLM2,
     SmolLM2CT2,
     default_cache_dir,
@@ -148,18 +151,11 @@ def build_prompt(
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-# Offline draft backends: SmolLM2 through transformers (the reference) or
-# CTranslate2, an OpenAI-compatible server (any instruction model; the checks
-# apply unchanged), or the template alone.
-BACKENDS = ("smollm2", "smollm2-ct2", "openai", "template")
-
-
-class Generates(Protocol):
-    revision: str
-
-    def generate(
-        self, conversations: list[list[dict[str, str]]], *, max_new_tokens: int
-    ) -> list[str]: ...
+# Draft prompts per generate() call (measured in characters of the prompt):
+# at most this many rows, this many padded characters, this share of padding.
+DRAFT_BUCKET_ROWS = 16
+DRAFT_BUCKET_CHARS = 16 * 2000
+DRAFT_BUCKET_PADDING = 0.25
 
 
 class DraftStep:
@@ -292,15 +288,23 @@ class DraftStep:
         generated: list[str] = [""] * len(emails)
         todo = [i for i, e in enumerate(emails) if _readable(e)]
         if self._lm is not None and todo:
-            written = self._lm.generate(
-                [
-                    build_prompt(emails[i], grounding[i], shop_name=shop_name)
-                    for i in todo
-                ],
-                max_new_tokens=self.max_new_tokens,
-            )
-            for i, text in zip(todo, written, strict=True):
-                generated[i] = text
+            prompts = [
+                build_prompt(emails[i], grounding[i], shop_name=shop_name) for i in todo
+            ]
+            # Prompts padded to the longest of a batch cost rows x longest on a
+            # CPU: similar lengths go together, padding capped (workers.nlp.buckets).
+            sizes = [sum(len(m["content"]) for m in p) for p in prompts]
+            for rows in length_buckets(
+                sizes,
+                max_rows=DRAFT_BUCKET_ROWS,
+                max_tokens=DRAFT_BUCKET_CHARS,
+                max_padding=DRAFT_BUCKET_PADDING,
+            ):
+                written = self._lm.generate(
+                    [prompts[r] for r in rows], max_new_tokens=self.max_new_tokens
+                )
+                for r, text in zip(rows, written, strict=True):
+                    generated[todo[r]] = text
         drafts: list[Draft] = []
         for email, ground, raw in zip(emails, grounding, generated, strict=True):
             drafts.append(

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from workers.nlp.offline.heads import REPO
 
@@ -123,6 +123,20 @@ def ensure_converted(gguf: Path, cache_dir: Path) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
     logger.info("converted SmolLM2 in %.1fs", time.perf_counter() - started)
     return cache_dir
+
+
+# Offline draft backends: SmolLM2 through transformers (the reference) or
+# CTranslate2, an OpenAI-compatible server (any instruction model; the checks
+# apply unchanged), or the template alone.
+BACKENDS = ("smollm2", "smollm2-ct2", "openai", "template")
+
+
+class Generates(Protocol):
+    revision: str
+
+    def generate(
+        self, conversations: list[list[dict[str, str]]], *, max_new_tokens: int
+    ) -> list[str]: ...
 
 
 class SmolLM2:
