@@ -15,7 +15,7 @@ pytest.importorskip("ctranslate2")
 
 from workers.nlp import run_pipeline
 from workers.nlp.engines import ct2
-from workers.nlp.generation import (
+from workers.nlp.engines.generators import (
     CT2CausalGenerator,
     CT2Seq2SeqGenerator,
     causal_generator,

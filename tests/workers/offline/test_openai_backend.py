@@ -235,8 +235,9 @@ def test_a_failing_server_fails_the_draft_step_only(
         for step in ("sentiment", "entities", "answer", "intent"):
             assert outcome[step]["error"] is None, (step, outcome[step]["error"])
             assert outcome[step]["result"] is not None
-    # The client retried (once) before giving up: 2 emails x 2 attempts.
-    assert len(server.seen) == 4
+    # The client retried (once) before giving up: 2 attempts per request (the
+    # step stops at its first failed bucket of prompts, so 1 or 2 requests).
+    assert len(server.seen) in {2, 4}
     assert set(server.seen) == {"/v1/chat/completions"}
 
 

@@ -184,7 +184,8 @@ class DraftStep:
         self.signature = signature
         self._lm: Generates | None = None
         self.last_backends: list[str] = []
-        generated_by = "template" if backend == "template" else "smollm2"
+        # What wrote a draft whose generated sentence passed the checks.
+        generated_by = "openai" if backend == "openai" else "smollm2"
         if backend == "openai":
             from workers.nlp.engines.openai_compat import OpenAIChat
 
@@ -192,7 +193,6 @@ class DraftStep:
             # the step fail (recorded, retried by the task), never a silent
             # template.
             self._lm = OpenAIChat.from_env()
-            generated_by = "openai"
         gguf = smollm2_gguf() if backend.startswith("smollm2") else None
         if backend.startswith("smollm2") and gguf is None:
             logger.warning(
@@ -207,8 +207,7 @@ class DraftStep:
                 lambda: engine(gguf, directory),
             )
         self.prompt_version = PROMPT_VERSION
-        # What wrote a draft whose generated sentence passed the checks.
-        self.generated_by = generated_by if self._lm is not None else "template"
+        self.generated_by = generated_by
         self.backend = backend if self._lm is not None else "template"
         self.model_id = (
             getattr(self._lm, "model_id", SMOLLM2_MODEL_ID)
