@@ -35,7 +35,11 @@ def publish(name: str, args: Sequence[Any] = (), *, raise_eager: bool = False) -
         if app.conf.task_always_eager:
             # send_task never runs eagerly: look the task up in this process.
             app.loader.import_default_modules()
-            app.tasks[name].apply_async(args=list(args))
+        task = app.tasks.get(name)
+        if task is not None:
+            # Registered in this process (a worker, a CLI, eager mode): its own
+            # publish options (time limits, routing) travel with the message.
+            task.apply_async(args=list(args))
         else:
             app.send_task(name, args=list(args))
     except Exception:

@@ -43,14 +43,20 @@ class Segment(NamedTuple):
 
 
 def split_segments(
-    text: str, max_chars: int = MAX_SEGMENT_CHARS, *, short_lines: bool = True
+    text: str,
+    max_chars: int = MAX_SEGMENT_CHARS,
+    *,
+    short_lines: bool = True,
+    ordinals: bool = True,
 ) -> list[Segment]:
     """Sentence-like spans of ``text``, in order, without surrounding whitespace.
 
     A simple, predictable regex splitter (no model): a whitespace run is a boundary
     when it holds a blank line, follows sentence-final punctuation (not after a
     number or a common abbreviation), or is a line break after a short line
-    (``short_lines``; off, a sign-off such as "Thanks,\\nAnna" stays one). Spans
+    (``short_lines``; off, a sign-off such as "Thanks,\\nAnna" stays one). With
+    ``ordinals`` a period after a number does not end a sentence ("am 28.
+    Oktober"); off, it does ("call 0800 123. We ..."). Spans
     longer than ``max_chars`` are cut at the last space (preferably after a comma)
     before the limit. ``join_segments`` puts translated pieces back between the
     original separators, so paragraphs survive translation.
@@ -61,7 +67,7 @@ def split_segments(
         return []
     spans: list[Segment] = []
     for match in _WHITESPACE.finditer(text, start, content_end):
-        if _is_boundary(text, match.start(), match.group(), short_lines):
+        if _is_boundary(text, match.start(), match.group(), short_lines, ordinals):
             spans.append(Segment(start, match.start()))
             start = match.end()
     spans.append(Segment(start, content_end))
@@ -71,7 +77,9 @@ def split_segments(
     return [s for s in result if text[s.start : s.end].strip()]
 
 
-def _is_boundary(text: str, ws_start: int, whitespace: str, short_lines: bool) -> bool:
+def _is_boundary(
+    text: str, ws_start: int, whitespace: str, short_lines: bool, ordinals: bool
+) -> bool:
     if whitespace.count("\n") >= 2:
         return True
     before = text[:ws_start]
@@ -80,7 +88,10 @@ def _is_boundary(text: str, ws_start: int, whitespace: str, short_lines: bool) -
         if stripped[-1] != ".":
             return True
         word = stripped[:-1].rsplit(None, 1)[-1] if stripped[:-1].strip() else ""
-        return not (word.isdigit() or word.lower() in _ABBREVIATIONS or len(word) == 1)
+        if word.isdigit():
+            return not ordinals
+        # A single letter is an initial ("J. Smith").
+        return not (word.lower() in _ABBREVIATIONS or len(word) == 1)
     if short_lines and "\n" in whitespace:
         line = before.rsplit("\n", 1)[-1]
         return len(line.strip()) < SHORT_LINE_CHARS

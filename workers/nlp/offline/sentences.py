@@ -1,6 +1,6 @@
 """Sentences of an email with character offsets into the original, for the MiniLM
 steps: the one splitter of workers.nlp.text (``split_segments``), without the
-short-line rule and without a length cut.
+short-line and ordinal rules and without a length cut.
 
 A regex splitter rather than spaCy's parser: the MiniLM steps must not need spaCy,
 and support mail breaks the rules parsers learn from (no capital after a full stop,
@@ -31,5 +31,5 @@ class Sentence:
 
 def split_sentences(text: str, *, limit: int = MAX_SENTENCES) -> list[Sentence]:
     """Sentences of ``text`` with ``text[s.start:s.end] == s.text``, blanks dropped."""
-    spans = split_segments(text, sys.maxsize, short_lines=False)
+    spans = split_segments(text, sys.maxsize, short_lines=False, ordinals=False)
     return [Sentence(text[start:end], start, end) for start, end in spans[:limit]]
