@@ -3,6 +3,15 @@
     python bench/pipeline.py                       # 64 emails, tiny models, CPU
     python bench/pipeline.py --n 256 --batch-size 64
     python bench/pipeline.py --models hub --device cuda --dtype float16
+    python bench/pipeline.py --models offline --n 32 --backends transformers,ct2
+
+``--models`` is ``tiny``, ``hub``, ``offline`` or a JSON object step -> model (over
+the hub defaults), as ``TRIAGE_MODELS``. ``--backends`` runs the same emails through
+each generation engine in turn, each in a fresh process (so peak RSS and load time
+are each backend's own), and prints them side by side: ``transformers`` (the
+reference), ``ct2`` (CTranslate2: the offline SmolLM2 draft, and ``ct2:`` for the
+tiny/hub generation models), ``openai`` (the draft and chat steps through the
+OpenAI-compatible server named by ``TRIAGE_OPENAI_*``).
 
 The sample emails (``samples/*.eml``) are repeated to ``--n``. Models are loaded and
 warmed up before either path is timed; then (a) the naive loop calls
@@ -35,6 +44,13 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 # Plain dataclasses: importing them loads no model, torch or transformers.
+from bench.backends import (  # noqa: E402
+    BACKENDS,
+    BackendError,
+    compare,
+    shares,
+    with_backend,
+)
 from workers.contract import email_input  # noqa: E402
 from workers.nlp.pipeline import PipelineConfig  # noqa: E402
 
@@ -67,17 +83,30 @@ def read_samples(folder: Path) -> list[dict[str, str]]:
     return emails
 
 
+class BenchArgumentError(ValueError):
+    pass
+
+
 def resolve_models(spec: str) -> tuple[dict[str, str], str]:
+    """``tiny`` | ``hub`` | ``offline`` | a JSON object -> (step -> model, name)."""
+    # The Django side's profiles (plain Python, no Django import).
+    from triage.model_profiles import ProfileError
+    from triage.model_profiles import resolve_models as profile_models
+
+    spec = spec.strip()
     if spec == "tiny":
         from workers.nlp_testing.tiny import build_tiny_models
 
         return build_tiny_models(TINY_DIR), "tiny"
-    if spec == "hub":
-        # The Django side's defaults (plain Python, no Django import).
-        from triage.model_profiles import HUB_MODELS, LIBRARY_STEPS
-
-        return {**LIBRARY_STEPS, **HUB_MODELS}, "hub"
-    return dict(json.loads(spec)), "json"
+    try:
+        models = profile_models(spec, tiny_dir=TINY_DIR)
+    except ProfileError as exc:
+        raise BenchArgumentError(
+            f"--models must be tiny, hub, offline or a JSON object, got {spec!r}"
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise BenchArgumentError(f"--models: not valid JSON ({exc}): {spec!r}") from exc
+    return models, spec if spec in {"hub", "offline"} else "json"
 
 
 def step_times(outcomes: list[list[dict[str, Any]]]) -> dict[str, float]:
@@ -106,7 +135,14 @@ def timed(call: Callable[[], list[list[dict[str, Any]]]]) -> Run:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=64, help="emails (samples repeated)")
-    parser.add_argument("--models", default="tiny", help="tiny | hub | JSON mapping")
+    parser.add_argument(
+        "--models", default="tiny", help="tiny | hub | offline | JSON mapping"
+    )
+    parser.add_argument(
+        "--backends",
+        default="transformers",
+        help="comma-separated engines to compare: transformers,ct2,openai",
+    )
     parser.add_argument(
         "--batch-size",
         type=int,
@@ -129,6 +165,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agent-language", default="en")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    unknown = [b for b in backends if b not in BACKENDS]
+    if not backends or unknown:
+        parser.error(f"--backends: choose from {', '.join(BACKENDS)}")
+    if len(backends) > 1:
+        return compare(
+            Path(__file__).resolve(),
+            args,
+            backends,
+            argv if argv is not None else sys.argv[1:],
+        )
 
     # Read when the first model loads; set before anything is loaded.
     os.environ["TRIAGE_DEVICE"] = args.device
@@ -136,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     # Tiny models gain nothing from intra-op threads, and on a shared machine the
     # OpenMP barriers of two threads stall on every one of their tiny ops (the
     # naive path most): one thread measures the batching, not the contention.
-    threads = args.threads or (1 if args.models == "tiny" else None)
+    threads = args.threads or (1 if args.models.strip() == "tiny" else None)
     if threads:
         os.environ["TRIAGE_TORCH_THREADS"] = str(threads)
     load_before = os.getloadavg()[0]
@@ -146,7 +193,11 @@ def main(argv: list[str] | None = None) -> int:
 
     samples = read_samples(SAMPLES)
     emails = [samples[i % len(samples)] for i in range(args.n)]
-    models, profile = resolve_models(args.models)
+    try:
+        models, profile = resolve_models(args.models)
+        models = with_backend(models, backends[0])
+    except (BenchArgumentError, BackendError) as exc:
+        parser.error(str(exc))
     config_kwargs: dict[str, Any] = {
         "models": models,
         "agent_language": args.agent_language,
@@ -188,10 +239,17 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    n = args.n
+    step_naive = step_times(naive.outcomes)
+    step_batched = step_times(batched.outcomes)
+    drafts = [o["draft"] for call in batched.outcomes for o in call if "draft" in o]
+    written = [d for d in drafts if d["error"] is None and d["result"]]
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     figures = {
         "emails": args.n,
         "models": profile,
+        "backend": backends[0],
+        "model_specs": models,
         "batch_size": config.batch_size,
         "device": os.environ["TRIAGE_DEVICE"],
         "dtype": os.environ["TRIAGE_DTYPE"],
@@ -212,10 +270,31 @@ def main(argv: list[str] | None = None) -> int:
         "load_s": round(load_s, 2),
         "load_s_by_step": {k: round(v, 2) for k, v in load_by_step.items()},
         "repeat": args.repeat,
-        "step_s_naive": {k: round(v, 3) for k, v in step_times(naive.outcomes).items()},
-        "step_s_batched": {
-            k: round(v, 3) for k, v in step_times(batched.outcomes).items()
+        "step_s_naive": {k: round(v, 3) for k, v in step_naive.items()},
+        "step_s_batched": {k: round(v, 3) for k, v in step_batched.items()},
+        # Per step: emails/s of that step alone and its share of the pipeline's time.
+        "step_emails_per_s_naive": {
+            k: round(n / v, 2) if v else None for k, v in step_naive.items()
         },
+        "step_emails_per_s_batched": {
+            k: round(n / v, 2) if v else None for k, v in step_batched.items()
+        },
+        "step_share_naive": shares(step_naive),
+        "step_share_batched": shares(step_batched),
+        # Drafts whose generated sentence passed the grounding checks (the rest
+        # are the template alone), batched run: the quality figure compared across
+        # engines on the same model and prompts.
+        "drafts": len(drafts),
+        "drafts_failed": len(drafts) - len(written),
+        "drafts_generated_share": (
+            round(
+                sum(1 for d in written if d["result"].get("backend") != "template")
+                / len(written),
+                3,
+            )
+            if written
+            else None
+        ),
         "failed_steps": sorted(failed),
         "python": platform.python_version(),
         "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
@@ -229,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_table(f: dict[str, Any]) -> None:
     print(
-        f"\n{f['emails']} emails, {f['models']} models, batch size {f['batch_size']}, "
+        f"\n{f['emails']} emails, {f['models']} models ({f['backend']}), "
+        f"batch size {f['batch_size']}, "
         f"device {f['device']} ({f['dtype']}), {f['torch_threads']} torch threads\n"
     )
     print(f"{'path':<10} {'wall s':>9} {'emails/s':>10} {'CPU s':>9}")
@@ -247,11 +327,24 @@ def print_table(f: dict[str, Any]) -> None:
         f"model load {f['load_s']:.2f} s   load average "
         f"{f['load_average_before']} -> {f['load_average_after']}\n"
     )
-    print(f"{'step':<12} {'naive s':>9} {'batched s':>10} {'ratio':>7}")
+    print(
+        f"{'step':<12} {'naive s':>9} {'batched s':>10} {'ratio':>7} "
+        f"{'emails/s':>9} {'share':>6}"
+    )
     for step, naive in f["step_s_naive"].items():
         batched = f["step_s_batched"].get(step, 0.0)
         ratio = naive / batched if batched else float("inf")
-        print(f"{step:<12} {naive:>9.3f} {batched:>10.3f} {ratio:>7.1f}")
+        rate = f["step_emails_per_s_batched"].get(step)
+        share = f["step_share_batched"].get(step, 0.0)
+        print(
+            f"{step:<12} {naive:>9.3f} {batched:>10.3f} {ratio:>7.1f} "
+            f"{rate!s:>9} {share:>6.0%}"
+        )
+    if f.get("drafts"):
+        print(
+            f"\ndrafts: {f['drafts']}, failed {f['drafts_failed']}, generated "
+            f"sentence kept in {f['drafts_generated_share']}"
+        )
 
 
 if __name__ == "__main__":

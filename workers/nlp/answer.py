@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from workers.contract import Answer
 from workers.nlp.cache import load_once
 from workers.nlp.device import load_pretrained, revision_of
-from workers.nlp.generation import CausalGenerator
+from workers.nlp.engines.generators import causal_generator
 from workers.nlp.text import DATA_NOTICE, fence
 from workers.nlp.tinymark import is_tiny
 
@@ -243,7 +243,7 @@ class ChatAnswerStep:
         batch_size: int = 16,
     ) -> None:
         self._chat = load_once(
-            ("causal", model_id, True), lambda: CausalGenerator(model_id, chat=True)
+            ("causal", model_id, True), lambda: causal_generator(model_id, chat=True)
         )
         self.model_id = model_id
         self.revision = self._chat.revision

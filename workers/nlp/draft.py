@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workers.nlp.cache import load_once
-from workers.nlp.generation import CausalGenerator, Message
+from workers.nlp.engines.generators import causal_generator
+from workers.nlp.generation import Message
 from workers.nlp.scrub import scrub, shop_domain
 from workers.nlp.text import (
     DATA_NOTICE,
@@ -193,7 +194,7 @@ class DraftStep:
             raise ValueError(f"draft backend must be one of {BACKENDS}")
         chat = backend == "chat"
         self._generator = load_once(
-            ("causal", model_id, chat), lambda: CausalGenerator(model_id, chat=chat)
+            ("causal", model_id, chat), lambda: causal_generator(model_id, chat=chat)
         )
         self.backend = backend
         self.batch_size = batch_size

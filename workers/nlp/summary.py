@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from workers.contract import Summary
 from workers.nlp.cache import load_once
+from workers.nlp.engines.generators import causal_generator, seq2seq_generator
 from workers.nlp.generation import CausalGenerator, Seq2SeqGenerator
 from workers.nlp.text import DATA_NOTICE, fence, language_name, word_count
 
@@ -40,12 +41,13 @@ class SummaryStep:
         self.language = language
         if backend == "chat":
             self._chat = load_once(
-                ("causal", model_id, True), lambda: CausalGenerator(model_id, chat=True)
+                ("causal", model_id, True),
+                lambda: causal_generator(model_id, chat=True),
             )
             model: Seq2SeqGenerator | CausalGenerator = self._chat
         else:
             self._seq2seq = load_once(
-                ("seq2seq", model_id), lambda: Seq2SeqGenerator(model_id)
+                ("seq2seq", model_id), lambda: seq2seq_generator(model_id)
             )
             model = self._seq2seq
         self.model_id = model_id

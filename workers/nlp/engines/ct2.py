@@ -1,0 +1,386 @@
+"""CTranslate2: converted once, then generation without torch in the hot loop.
+
+CTranslate2 runs decoder-only models (Llama family such as SmolLM2, GPT-2) with
+``Generator`` and encoder-decoder models (BART, Marian/opus-mt) with
+``Translator``, int8 on a CPU and int8_float16/float16 on a GPU. A transformers
+directory is converted once (``ensure_converted``) into the models directory, next
+to it; a marker file records what it was converted from, so a changed source or
+quantization converts again and an unchanged one is reused.
+
+The tokenizer stays Hugging Face's (its files are copied into the converted
+directory), so prompts, chat templates and decoding are the same as on the
+transformers path, which remains the reference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+MARKER = "triage_ct2.json"
+# What a converted directory needs besides model.bin: the tokenizer's files.
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "chat_template.jinja",
+    "generation_config.json",
+    "vocab.json",
+    "merges.txt",
+    "source.spm",
+    "target.spm",
+    "config.json",
+)
+COMPUTE_TYPES = (
+    "auto",
+    "int8",
+    "int8_float32",
+    "int8_float16",
+    "int8_bfloat16",
+    "float16",
+    "bfloat16",
+    "float32",
+)
+COMPUTE_ENV = "TRIAGE_CT2_COMPUTE_TYPE"
+DEVICE_ENV = "TRIAGE_DEVICE"
+THREADS_ENV = "TRIAGE_TORCH_THREADS"
+# Serialises conversions within a process; across processes the temp dir + rename
+# keeps a half-written model from ever being read.
+_convert_lock = threading.Lock()
+
+
+def device() -> str:
+    """``cuda`` or ``cpu``, from ``TRIAGE_DEVICE`` (``auto`` asks CTranslate2)."""
+    import ctranslate2
+
+    forced = os.environ.get(DEVICE_ENV, "auto").strip().lower() or "auto"
+    if forced.startswith("cuda"):
+        if ctranslate2.get_cuda_device_count() < 1:
+            raise RuntimeError(f"{DEVICE_ENV}={forced} but CTranslate2 sees no GPU")
+        return "cuda"
+    if forced not in {"auto", "cpu"}:
+        raise ValueError(f"{DEVICE_ENV} must be auto, cpu or cuda[:N], got {forced!r}")
+    if forced == "auto" and ctranslate2.get_cuda_device_count() > 0:
+        return "cuda"
+    return "cpu"
+
+
+def default_quantization(where: str) -> str:
+    """int8 weights on a CPU; int8 weights with fp16 activations on a GPU."""
+    explicit = os.environ.get(COMPUTE_ENV, "").strip().lower()
+    if explicit and explicit != "auto":
+        if explicit not in COMPUTE_TYPES:
+            raise ValueError(f"{COMPUTE_ENV} must be one of {COMPUTE_TYPES}")
+        return explicit
+    return "int8_float16" if where == "cuda" else "int8"
+
+
+def _threads() -> int:
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if raw:
+        return max(1, int(raw))
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def source_key(source: Path, quantization: str) -> str:
+    """What a conversion depends on: the source's config and weight files (names and
+    sizes; hashing hundreds of MB on every start would cost more than it saves),
+    the quantization and CTranslate2's version."""
+    import ctranslate2
+
+    h = hashlib.sha256()
+    h.update(quantization.encode())
+    h.update(ctranslate2.__version__.encode())
+    for path in sorted(source.iterdir()):
+        if path.is_file():
+            h.update(path.name.encode())
+            h.update(str(path.stat().st_size).encode())
+            if path.name in {"config.json", "triage_smollm2.json"}:
+                h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def converted_dir(source: Path, quantization: str) -> Path:
+    """Where ``source`` converted with ``quantization`` lives: beside it."""
+    return source.parent / f"{source.name}-ct2-{quantization}"
+
+
+def ensure_converted(
+    source: str | Path,
+    quantization: str,
+    target: str | Path | None = None,
+) -> Path:
+    """Convert the transformers directory ``source`` once; return the CT2 directory.
+
+    ``quantization`` is CTranslate2's weight type (int8 for a CPU, int8_float16 or
+    float16 for a GPU). Reuses an existing conversion whose marker matches.
+    """
+    source = Path(source)
+    target = Path(target) if target else converted_dir(source, quantization)
+    key = source_key(source, quantization)
+    marker = target / MARKER
+    if _marker_matches(marker, key):
+        return target
+    with _convert_lock:
+        if _marker_matches(marker, key):
+            return target
+        started = time.perf_counter()
+        logger.info(
+            "converting %s to CTranslate2 (%s) in %s", source, quantization, target
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        try:
+            copy = [n for n in TOKENIZER_FILES if (source / n).is_file()]
+            # The converter writes its own config.json; ours is copied as hf_config.
+            copy = [n for n in copy if n != "config.json"]
+            _Converter(str(source), copy_files=copy, low_cpu_mem_usage=True).convert(
+                str(tmp / "model"), quantization=quantization, force=True
+            )
+            out = tmp / "model"
+            if (source / "config.json").is_file():
+                shutil.copyfile(source / "config.json", out / "hf_config.json")
+            (out / MARKER).write_text(
+                json.dumps(
+                    {
+                        "key": key,
+                        "source": str(source),
+                        "quantization": quantization,
+                        "seconds": round(time.perf_counter() - started, 2),
+                    }
+                ),
+                encoding="utf-8",
+            )
+            out.chmod(0o755)
+            if target.exists():
+                shutil.rmtree(target, ignore_errors=True)
+            try:
+                out.rename(target)
+            except OSError:
+                # Another process converted it meanwhile: as good as ours.
+                if not _marker_matches(marker, key):
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        logger.info("converted %s in %.1fs", source, time.perf_counter() - started)
+    return target
+
+
+def _converter_class() -> Any:
+    from ctranslate2.converters import TransformersConverter
+
+    class Converter(TransformersConverter):
+        """CTranslate2's converter, with what transformers 5 dropped put back.
+
+        Its BART loader reads ``config.normalize_before``, which transformers 5's
+        ``BartConfig`` no longer has (BART is post-norm: False, the value it had);
+        Marian's loader sets it itself.
+        """
+
+        def load_model(self, model_class: Any, model_name_or_path: str, **kwargs: Any):
+            model = super().load_model(model_class, model_name_or_path, **kwargs)
+            config = model.config
+            if config.model_type == "bart" and "normalize_before" not in vars(config):
+                config.normalize_before = False
+            return model
+
+    return Converter
+
+
+def _Converter(*args: Any, **kwargs: Any) -> Any:
+    return _converter_class()(*args, **kwargs)
+
+
+def _marker_matches(marker: Path, key: str) -> bool:
+    if not marker.is_file():
+        return False
+    try:
+        return json.loads(marker.read_text(encoding="utf-8")).get("key") == key
+    except ValueError:
+        return False
+
+
+def _load_tokenizer(directory: Path) -> Any:
+    from transformers import AutoConfig, AutoTokenizer
+
+    hf_config = directory / "hf_config.json"
+    if hf_config.is_file():
+        # AutoTokenizer reads config.json for the model type; the converted
+        # directory's config.json is CTranslate2's, so give it the original.
+        config = AutoConfig.from_pretrained(str(hf_config))
+        return AutoTokenizer.from_pretrained(str(directory), config=config)
+    return AutoTokenizer.from_pretrained(str(directory))
+
+
+def revision_of(directory: Path) -> str:
+    try:
+        key = json.loads((directory / MARKER).read_text(encoding="utf-8"))["key"]
+    except (OSError, ValueError, KeyError):
+        return "ct2"
+    return f"ct2-{key[:12]}"
+
+
+class CT2Causal:
+    """A decoder-only model (SmolLM2, GPT-2) through ``ctranslate2.Generator``.
+
+    Greedy decoding like the transformers path; ``stop(text)`` is asked after each
+    token of a row (the generated text so far) and ends that row when true.
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        *,
+        where: str | None = None,
+        compute_type: str | None = None,
+    ) -> None:
+        import ctranslate2
+
+        self.directory = Path(directory)
+        self.device = where or device()
+        self.compute_type = compute_type or default_quantization(self.device)
+        self.generator = ctranslate2.Generator(
+            str(self.directory),
+            device=self.device,
+            compute_type=self.compute_type,
+            intra_threads=_threads() if self.device == "cpu" else 0,
+        )
+        self.tokenizer = _load_tokenizer(self.directory)
+        self.revision = revision_of(self.directory)
+
+    def generate_prompts(
+        self,
+        prompts: Sequence[str],
+        *,
+        max_new_tokens: int,
+        repetition_penalty: float = 1.0,
+        stop: Callable[[str], bool] | None = None,
+        max_batch_size: int = 0,
+    ) -> list[str]:
+        tokenizer = self.tokenizer
+        tokens = [
+            tokenizer.convert_ids_to_tokens(
+                tokenizer.encode(prompt, add_special_tokens=False)
+            )
+            for prompt in prompts
+        ]
+        generated: list[list[int]] = [[] for _ in prompts]
+        callback = None
+        if stop is not None:
+            # batch_id is the row's index in the submitted batch; CTranslate2 ends a
+            # row when the callback returns True (greedy search only).
+            def callback(step: Any) -> bool:
+                row = generated[step.batch_id]
+                row.append(step.token_id)
+                return stop(tokenizer.decode(row, skip_special_tokens=True))
+
+        results = self.generator.generate_batch(
+            tokens,
+            max_length=max_new_tokens,
+            sampling_topk=1,
+            beam_size=1,
+            repetition_penalty=repetition_penalty,
+            include_prompt_in_result=False,
+            max_batch_size=max_batch_size,
+            callback=callback,
+        )
+        texts = []
+        for i, result in enumerate(results):
+            ids = result.sequences_ids[0] if callback is None else generated[i]
+            texts.append(tokenizer.decode(ids, skip_special_tokens=True))
+        return texts
+
+    def generate(
+        self,
+        conversations: Sequence[Sequence[dict[str, str]]],
+        *,
+        max_new_tokens: int,
+        repetition_penalty: float = 1.0,
+        stop: Callable[[str], bool] | None = None,
+    ) -> list[str]:
+        """Chat messages -> the assistant's reply, through the tokenizer's template."""
+        prompts = [
+            self.tokenizer.apply_chat_template(
+                list(messages), add_generation_prompt=True, tokenize=False
+            )
+            for messages in conversations
+        ]
+        return self.generate_prompts(
+            prompts,
+            max_new_tokens=max_new_tokens,
+            repetition_penalty=repetition_penalty,
+            stop=stop,
+        )
+
+
+class CT2Seq2Seq:
+    """An encoder-decoder model (BART summaries, Marian translation) through
+    ``ctranslate2.Translator``; greedy or beam search on token strings."""
+
+    def __init__(
+        self,
+        directory: str | Path,
+        *,
+        where: str | None = None,
+        compute_type: str | None = None,
+    ) -> None:
+        import ctranslate2
+
+        self.directory = Path(directory)
+        self.device = where or device()
+        self.compute_type = compute_type or default_quantization(self.device)
+        self.translator = ctranslate2.Translator(
+            str(self.directory),
+            device=self.device,
+            compute_type=self.compute_type,
+            intra_threads=_threads() if self.device == "cpu" else 0,
+        )
+        self.tokenizer = _load_tokenizer(self.directory)
+        self.revision = revision_of(self.directory)
+
+    def __call__(
+        self,
+        texts: Sequence[str],
+        *,
+        max_new_tokens: int = 256,
+        beam_size: int = 1,
+        max_input_tokens: int = 512,
+        max_batch_size: int = 0,
+    ) -> list[str]:
+        tokenizer = self.tokenizer
+        sources = [
+            tokenizer.convert_ids_to_tokens(
+                tokenizer.encode(text, truncation=True, max_length=max_input_tokens)
+            )
+            for text in texts
+        ]
+        results = self.translator.translate_batch(
+            sources,
+            beam_size=beam_size,
+            max_decoding_length=max_new_tokens,
+            max_batch_size=max_batch_size,
+            # CTranslate2 sorts by length inside the batch itself (and restores the
+            # order), so padding stays small whatever order we pass.
+            batch_type="examples",
+        )
+        return [
+            tokenizer.decode(
+                tokenizer.convert_tokens_to_ids(result.hypotheses[0]),
+                skip_special_tokens=True,
+            )
+            for result in results
+        ]
