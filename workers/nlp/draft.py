@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from workers.nlp.generation import CausalGenerator, Message
 from workers.nlp.registry import load_once
@@ -69,6 +69,11 @@ class Draft(TypedDict):
     # Why ``text_customer_language`` (or the agent-language text) is missing when
     # a translation was needed but failed; None otherwise.
     translation_error: str | None
+    # How ``text_customer_language`` was made, for the approver: the translation
+    # model ("apertium:eng-spa>es-fr") and its pivot language ("es") when it went
+    # through a third language; "" / None when there is no such text.
+    customer_language_model: NotRequired[str]
+    customer_language_via: NotRequired[str | None]
 
 
 @dataclass(frozen=True)

@@ -568,6 +568,7 @@ class _Run:
                     "backend": backends[i] if backends else config.backend("draft"),
                     "prompt_version": prompt_version,
                     "translation_error": "; ".join(errors) or None,
+                    **_customer_language_source(done, i, customer[i], customer_text),
                 }
             )
         return drafts
@@ -593,6 +594,23 @@ class _Run:
             allowed_emails=(self.emails[i]["customer_email"], self.config.shop_email),
             link_domains=(shop_domain(self.config.shop_email),),
         )
+
+
+def _customer_language_source(
+    done: Mapping[tuple[int, str], Translated],
+    i: int,
+    language: str,
+    text: str | None,
+) -> dict[str, Any]:
+    """Which model made the customer-language draft and through which pivot: an
+    approver must be told when a reply went through a third language."""
+    translated = done.get((i, language))
+    if text is None or translated is None or translated.result is None:
+        return {"customer_language_model": "", "customer_language_via": None}
+    return {
+        "customer_language_model": translated.model,
+        "customer_language_via": translated.result.get("via"),
+    }
 
 
 def _ran(translated: Translated) -> bool:

@@ -22,7 +22,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from workers.nlp.errors import is_interrupt
 from workers.nlp.generation import CausalGenerator, Seq2SeqGenerator
@@ -45,6 +45,9 @@ class Translation(TypedDict):
     skipped: bool
     reason: str | None
     segments: int
+    # The pivot language when the text went through a third one (an apertium
+    # chain, fr->es->en); absent or None for a direct translation.
+    via: NotRequired[str | None]
 
 
 @dataclass(frozen=True)
@@ -351,6 +354,7 @@ def _offline_translate(step: Any, request: TranslationRequest) -> Translation:
         "skipped": False,
         "reason": None,
         "segments": len(segments),
+        "via": getattr(step, "via", None),
     }
 
 
