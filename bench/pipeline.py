@@ -70,7 +70,7 @@ def read_samples(folder: Path) -> list[dict[str, str]]:
 
 def resolve_models(spec: str) -> tuple[dict[str, str], str]:
     if spec == "tiny":
-        from workers.nlp.tiny import build_tiny_models
+        from workers.nlp_testing.tiny import build_tiny_models
 
         return build_tiny_models(TINY_DIR), "tiny"
     if spec == "hub":

@@ -30,7 +30,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def tiny_models() -> dict[str, str]:
     """Step name -> local path of a tiny random model of the real architecture."""
-    from workers.nlp.tiny import build_tiny_models
+    from workers.nlp_testing.tiny import build_tiny_models
 
     return build_tiny_models(TINY_DIR)
 

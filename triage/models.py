@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from workers import contract
+
 
 class Ticket(models.Model):
     class Status(models.TextChoices):
@@ -160,20 +162,18 @@ class Attachment(models.Model):
 
 
 class Analysis(models.Model):
-    class Step(models.TextChoices):
-        LANGUAGE = "language", "Language"
-        TRANSLATION = "translation", "Translation"
-        SENTIMENT = "sentiment", "Sentiment"
-        ENTITIES = "entities", "Entities"
-        ANSWER = "answer", "What the customer wants"
-        SUMMARY = "summary", "Summary"
-        INTENT = "intent", "Intent"
-        DRAFT = "draft", "Reply draft"
+    # The built-in steps, from the contract with workers.nlp. A step added as a
+    # file under workers/nlp/steps stores its rows too (the column is not limited
+    # to these choices in the database); the dashboard shows them generically.
+    Step = models.TextChoices(
+        "Step",
+        [(name.upper(), (name, label)) for name, label in contract.STEP_LABELS.items()],
+    )
 
     message = models.ForeignKey(
         Message, on_delete=models.CASCADE, related_name="analyses"
     )
-    step = models.CharField(max_length=16, choices=Step.choices)
+    step = models.CharField(max_length=contract.MAX_STEP_NAME, choices=Step.choices)
     result = models.JSONField(null=True, blank=True)
     # Which text the result's character offsets refer to: the mail as received or
     # its translation into the analysis language.

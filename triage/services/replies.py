@@ -40,6 +40,7 @@ from django.db import DatabaseError, close_old_connections, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from triage import queue
 from triage.models import AuditEvent, Message, ReplyDraft, Ticket
 
 logger = logging.getLogger(__name__)
@@ -264,16 +265,7 @@ def reply_enqueue_send(draft_id: int) -> bool:
     The draft stays `approved` then; the failure is on the draft and in the log,
     and nothing is sent twice by trying again because the send claims the draft.
     """
-    from workers.tasks import send_reply  # Celery only; never imports torch
-
-    try:
-        send_reply.delay(draft_id)
-    except Exception:
-        logger.exception(
-            "Could not enqueue (or eagerly run) send of draft %s", draft_id
-        )
-        return False
-    return True
+    return queue.publish(queue.SEND_REPLY, [draft_id])
 
 
 def reply_send(draft_id: int) -> SendOutcome:

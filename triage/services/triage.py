@@ -13,8 +13,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from triage import queue
 from triage.models import Analysis, AuditEvent, Message, ReplyDraft, Ticket
 from triage.quoting import strip_quoted
+from workers import contract
 
 logger = logging.getLogger(__name__)
 
@@ -29,14 +31,11 @@ class TriageJob:
     customer_name: str
     customer_email: str
 
-    def as_email(self) -> dict[str, str]:
-        """The `workers.nlp.EmailInput` of this message."""
-        return {
-            "text": self.text,
-            "subject": self.subject,
-            "customer_name": self.customer_name,
-            "customer_email": self.customer_email,
-        }
+    def as_email(self) -> contract.EmailInput:
+        """The `workers.contract.EmailInput` of this message."""
+        return contract.email_input(
+            self.text, self.subject, self.customer_name, self.customer_email
+        )
 
 
 def message_enqueue_triage(message_id: int) -> bool:
@@ -45,14 +44,7 @@ def message_enqueue_triage(message_id: int) -> bool:
     The message stays `received` then, and the periodic sweeper (or `manage.py
     triage`) picks it up, so a broker outage loses nothing.
     """
-    from workers.tasks import triage_message  # Celery only; never imports torch
-
-    try:
-        triage_message.delay(message_id)
-    except Exception:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            raise
-        logger.exception("Could not enqueue triage of message %s", message_id)
+    if not queue.publish(queue.TRIAGE_MESSAGE, [message_id], raise_eager=True):
         Message.objects.filter(pk=message_id).update(triage_enqueued_at=None)
         return False
     Message.objects.filter(pk=message_id).update(triage_enqueued_at=timezone.now())
@@ -201,7 +193,7 @@ def analysis_save(*, message_id: int, results: dict[str, dict[str, Any]]) -> Mes
             message.triaged_at = timezone.now()
         message.save(update_fields=["triage_status", "triage_error", "triaged_at"])
         _ticket_apply(message.ticket, results)
-        _draft_save(message, (results.get("draft") or {}).get("result"))
+        _draft_save(message, contract.draft_of(results))
         AuditEvent.objects.create(
             ticket=message.ticket,
             action="message_triaged",
@@ -214,7 +206,7 @@ def analysis_save(*, message_id: int, results: dict[str, dict[str, Any]]) -> Mes
     return message
 
 
-PREPARATION_STEPS = {"language", "translation"}
+PREPARATION_STEPS = contract.PREPARATION_STEPS
 
 PRIORITIES = {
     "urgent": Ticket.Priority.URGENT,
@@ -227,20 +219,17 @@ PRIORITIES = {
 def _ticket_apply(ticket: Ticket, results: dict[str, dict[str, Any]]) -> None:
     """Copy the latest message's labels onto its ticket (list filters, ordering)."""
 
-    def result(step: str) -> dict[str, Any]:
-        return (results.get(step) or {}).get("result") or {}
-
     fields = []
-    if sentiment := result("sentiment"):
+    if sentiment := contract.sentiment_of(results):
         ticket.sentiment_label = str(sentiment["label"])[:32]
         ticket.sentiment_score = float(sentiment["score"])
         fields += ["sentiment_label", "sentiment_score"]
-    if language := result("language").get("language"):
+    if language := (contract.language_of(results) or {}).get("language"):
         ticket.language = str(language)[:16]
         fields.append("language")
-    if intent := result("intent"):
-        ticket.intent = str(intent.get("label", ""))[:64]
-        ticket.priority = PRIORITIES.get(intent.get("priority"), ticket.priority)
+    if intent := contract.intent_of(results):
+        ticket.intent = str(intent.get("label") or "")[:64]
+        ticket.priority = PRIORITIES.get(str(intent.get("priority")), ticket.priority)
         fields += ["intent", "priority"]
     if ticket.status == Ticket.Status.NEW:
         ticket.status = Ticket.Status.NEEDS_REVIEW
@@ -249,7 +238,7 @@ def _ticket_apply(ticket: Ticket, results: dict[str, dict[str, Any]]) -> None:
         ticket.save(update_fields=[*fields, "updated_at"])
 
 
-def _draft_save(message: Message, draft: dict[str, Any] | None) -> None:
+def _draft_save(message: Message, draft: contract.Draft | None) -> None:
     """The model's draft for this message: created, or refreshed while untouched.
 
     A draft an agent has already approved, rejected or sent is history and stays.

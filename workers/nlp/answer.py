@@ -12,10 +12,11 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from workers.nlp.cache import load_once
 from workers.nlp.device import load_pretrained, revision_of
 from workers.nlp.generation import CausalGenerator
 from workers.nlp.text import DATA_NOTICE, fence
-from workers.nlp.tiny import is_tiny
+from workers.nlp.tinymark import is_tiny
 
 if TYPE_CHECKING:
     import torch
@@ -256,9 +257,6 @@ class ChatAnswerStep:
         max_new_tokens: int = 32,
         batch_size: int = 16,
     ) -> None:
-        # Imported here: the registry imports this module.
-        from workers.nlp.registry import load_once
-
         self._chat = load_once(
             ("causal", model_id, True), lambda: CausalGenerator(model_id, chat=True)
         )

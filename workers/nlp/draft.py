@@ -20,10 +20,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NotRequired, TypedDict
+from typing import Any
 
+from workers.nlp.cache import load_once
 from workers.nlp.generation import CausalGenerator, Message
-from workers.nlp.registry import load_once
+from workers.nlp.scrub import scrub, shop_domain
 from workers.nlp.text import (
     DATA_NOTICE,
     fence,
@@ -34,7 +35,6 @@ from workers.nlp.text import (
 
 PROMPT_VERSION = "draft-v1"
 BACKENDS = ("causal", "chat")
-REMOVED = "[removed]"
 MAX_ENTITIES = 8
 # Where a plain LM's continuation stops being a reply: it starts another section
 # of the prompt's layout, or a new email.
@@ -51,29 +51,6 @@ STOP_STRINGS = (
 # C0/C1 control characters other than tab and newline, and U+FFFD (a byte-level
 # model's half of a multi-byte character): never part of a reply.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd]")
-EMAIL_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
-URL_RE = re.compile(
-    r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>\"'()\[\]]+"
-    # Scheme-less links with a path ("pay.example.net/refund").
-    r"|\b(?:[\w-]+\.)+[a-z]{2,}/[^\s<>\"'()\[\]]*",
-    re.IGNORECASE,
-)
-
-
-class Draft(TypedDict):
-    text: str
-    text_customer_language: str | None
-    customer_language: str
-    backend: str
-    prompt_version: str
-    # Why ``text_customer_language`` (or the agent-language text) is missing when
-    # a translation was needed but failed; None otherwise.
-    translation_error: str | None
-    # How ``text_customer_language`` was made, for the approver: the translation
-    # model ("apertium:eng-spa>es-fr") and its pivot language ("es") when it went
-    # through a third language; "" / None when there is no such text.
-    customer_language_model: NotRequired[str]
-    customer_language_via: NotRequired[str | None]
 
 
 @dataclass(frozen=True)
@@ -163,33 +140,6 @@ def chat_messages(item: DraftInput, settings: DraftSettings) -> list[Message]:
         ]
     )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
-
-
-def scrub(
-    text: str, *, allowed_emails: Sequence[str], link_domains: Sequence[str] = ()
-) -> str:
-    """``text`` with every email address not in ``allowed_emails`` and every URL
-    not on one of ``link_domains`` (or a subdomain) replaced by ``[removed]``."""
-    allowed = {a.strip().lower() for a in allowed_emails if a and a.strip()}
-    domains = {d.strip().lower() for d in link_domains if d and d.strip()}
-
-    def url(match: re.Match[str]) -> str:
-        rest = re.sub(r"^[a-z]+://", "", match.group(), flags=re.IGNORECASE)
-        authority = rest.split("/", 1)[0]
-        # "https://shop.test@evil.example" is a link to evil.example.
-        host = authority.rsplit("@", 1)[-1].split(":", 1)[0].lower()
-        if any(host == d or host.endswith("." + d) for d in domains):
-            return match.group()
-        return REMOVED
-
-    def address(match: re.Match[str]) -> str:
-        return match.group() if match.group().lower() in allowed else REMOVED
-
-    return EMAIL_RE.sub(address, URL_RE.sub(url, text))
-
-
-def shop_domain(shop_email: str) -> str:
-    return shop_email.rsplit("@", 1)[1].strip().lower() if "@" in shop_email else ""
 
 
 def finish(

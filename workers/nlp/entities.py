@@ -6,7 +6,7 @@ import functools
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from workers.nlp.device import load_pretrained, revision_of
-from workers.nlp.tiny import is_tiny
+from workers.nlp.tinymark import is_tiny
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase

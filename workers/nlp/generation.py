@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from workers.nlp.device import load_pretrained, revision_of
 from workers.nlp.text import special_token_pattern, strip_special
-from workers.nlp.tiny import is_tiny
+from workers.nlp.tinymark import is_tiny
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase

@@ -8,7 +8,7 @@ from typing import TypedDict
 from workers.nlp.device import load_pretrained, revision_of
 from workers.nlp.generation import special_strings
 from workers.nlp.text import special_token_pattern, strip_special
-from workers.nlp.tiny import is_tiny
+from workers.nlp.tinymark import is_tiny
 
 DEFAULT_INTENT_LABELS: tuple[str, ...] = (
     "refund",

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import TypedDict
 
+from workers.nlp.cache import load_once
+
 DETECTOR = "lingua"
 # Languages customers of a European shop are likely to write in; configurable.
 DEFAULT_LANGUAGES: tuple[str, ...] = ("en", "de", "fr", "es", "it", "nl", "pt", "pl")
@@ -97,8 +99,6 @@ def get_detector(
     detector: str = DETECTOR, languages: Sequence[str] = DEFAULT_LANGUAGES
 ) -> LanguageStep:
     """The detector for these candidates, built once per process (seconds, MBs)."""
-    from workers.nlp.registry import load_once
-
     codes = tuple(sorted({code.strip().lower() for code in languages if code.strip()}))
     return load_once(
         ("language", detector, codes), lambda: LanguageStep(detector, languages=codes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from workers.nlp.device import load_pretrained, revision_of
-from workers.nlp.tiny import is_tiny
+from workers.nlp.tinymark import is_tiny
 
 
 class Sentiment(TypedDict):

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypedDict
 
+from workers.nlp.cache import load_once
 from workers.nlp.generation import CausalGenerator, Seq2SeqGenerator
-from workers.nlp.registry import load_once
 from workers.nlp.text import DATA_NOTICE, fence, language_name, word_count
 
 BACKENDS = ("seq2seq", "chat")

@@ -22,12 +22,13 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NotRequired, TypedDict
+from typing import Any
 
+from workers.contract import Translation
+from workers.nlp.cache import load_once
 from workers.nlp.errors import is_interrupt
 from workers.nlp.generation import CausalGenerator, Seq2SeqGenerator
-from workers.nlp.offline import build_step, is_offline, parse_spec
-from workers.nlp.registry import load_once
+from workers.nlp.offline import is_offline, parse_spec
 from workers.nlp.text import Segment, join_segments, language_name, split_segments
 
 logger = logging.getLogger(__name__)
@@ -36,18 +37,6 @@ BACKENDS = ("seq2seq", "chat")
 # Output grows with the input; this bounds a runaway (untrained or looping) model.
 MAX_NEW_TOKENS_CAP = 512
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
-
-
-class Translation(TypedDict):
-    source_language: str | None
-    target_language: str
-    text: str
-    skipped: bool
-    reason: str | None
-    segments: int
-    # The pivot language when the text went through a third one (an apertium
-    # chain, fr->es->en); absent or None for a direct translation.
-    via: NotRequired[str | None]
 
 
 @dataclass(frozen=True)
@@ -142,9 +131,11 @@ class Translator:
                 logger.warning("%s: %s", model_id, exc)
 
     def _offline_step(self, model_id: str, source: str, target: str) -> Any:
+        from workers.nlp.offline.apertium import apertium_step
+
         return load_once(
             ("offline", "translation", model_id, source, target),
-            lambda: build_step("translation", model_id, source=source, target=target),
+            lambda: apertium_step(model_id, source, target),
         )
 
     def _chat_generator(self, model_id: str) -> CausalGenerator:

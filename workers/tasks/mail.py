@@ -6,13 +6,13 @@ import logging
 import smtplib
 
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db import OperationalError
 
 from triage import services
 from triage.services.replies import SendOutcome
 from workers.celery import app
+from workers.tasks import retry
 
 logger = logging.getLogger(__name__)
 
@@ -43,16 +43,12 @@ def send_reply(self, draft_id: int) -> str:
     retries = self.request.retries
     # In-process (eager) there is no worker to come back later: fail at once, the
     # draft shows why and an approver can send it again.
-    attempts_left = (
-        retries + 1 < settings.TRIAGE_SEND_MAX_ATTEMPTS and not self.request.is_eager
-    )
+    attempts_left = retry.attempts_left(self, settings.TRIAGE_SEND_MAX_ATTEMPTS)
     try:
         outcome = services.reply_send(draft_id)
     except Exception as exc:
         if is_transient(exc) and attempts_left:
-            countdown = get_exponential_backoff_interval(
-                factor=10, retries=retries, maximum=600, full_jitter=True
-            )
+            countdown = retry.backoff(retries, factor=10, maximum=600)
             logger.warning(
                 "Sending draft %s failed (%s); retry %s in %ss",
                 draft_id,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -12,6 +11,7 @@ from triage import services
 from workers import faults
 from workers.celery import app
 from workers.config import pipeline_config
+from workers.tasks import retry
 
 logger = logging.getLogger(__name__)
 
@@ -58,16 +58,14 @@ def triage_message(self, message_id: int) -> None:
     try:
         triage_messages([message_id], extra=settings.TRIAGE_BATCH_SIZE - 1)
     except Exception as exc:
-        if self.request.retries + 1 >= settings.TRIAGE_MAX_ATTEMPTS or (
-            self.app.conf.task_always_eager
-        ):
+        if not retry.attempts_left(self, settings.TRIAGE_MAX_ATTEMPTS):
             services.message_triage_fail(
                 message_id=message_id, error=f"{type(exc).__name__}: {exc}"
             )
             raise
-        # Exponential backoff with full jitter, so retries of a batch spread out.
-        ceiling = min(300.0, settings.TRIAGE_RETRY_BACKOFF * 2**self.request.retries)
-        countdown = round(random.uniform(0, ceiling), 2)  # noqa: S311 - not crypto
+        countdown = retry.backoff(
+            self.request.retries, factor=settings.TRIAGE_RETRY_BACKOFF, maximum=300
+        )
         logger.warning(
             "Triage of message %s failed (%s: %s); retry in %ss",
             message_id,

@@ -7,16 +7,15 @@ import re
 import pytest
 
 from workers.nlp.draft import (
-    REMOVED,
     DraftInput,
     DraftSettings,
     DraftStep,
     causal_prompt,
     chat_messages,
     finish,
-    scrub,
 )
 from workers.nlp.generation import CausalGenerator
+from workers.nlp.scrub import REMOVED, scrub
 from workers.nlp.text import DATA_NOTICE, FENCE_BEGIN, FENCE_END
 
 SHOP = "support@example-shop.test"

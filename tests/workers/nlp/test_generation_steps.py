@@ -16,13 +16,13 @@ from workers.nlp.generation import Seq2SeqGenerator
 from workers.nlp.intent import DEFAULT_INTENT_LABELS, IntentStep
 from workers.nlp.registry import load_once
 from workers.nlp.summary import SummaryStep
-from workers.nlp.tiny import BUMBLEBEE
 from workers.nlp.translation import (
     TranslationRequest,
     Translator,
     resolve_model,
     translation_messages,
 )
+from workers.nlp_testing.tiny import BUMBLEBEE
 
 TRANSLATION_KEYS = {
     "source_language",

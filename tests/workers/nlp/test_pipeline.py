@@ -353,7 +353,7 @@ def test_emails_with_missing_fields_and_hostile_text(make_config):
 
 def test_preload_loads_every_model_once(make_config, tiny_models, tmp_path):
     from workers.nlp import preload
-    from workers.nlp.registry import _loaded
+    from workers.nlp.cache import _loaded
 
     config = make_config(models=opus_models(tiny_models, tmp_path))
     timings = preload(config, language_pairs=[("de", "en"), ("en", "de")])

@@ -15,7 +15,7 @@ from transformers import AutoConfig, AutoTokenizer
 
 from workers.nlp import QUESTION, STEPS, get_step
 from workers.nlp.answer import AnswerStep
-from workers.nlp.tiny import BUMBLEBEE
+from workers.nlp_testing.tiny import BUMBLEBEE
 
 TEXTS = [
     BUMBLEBEE,

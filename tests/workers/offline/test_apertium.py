@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from workers.nlp.offline import apertium, build_step
+from workers.nlp.offline import apertium
 from workers.nlp.offline.apertium import ApertiumTranslationStep, TranslationUnavailable
 
 
@@ -29,19 +29,19 @@ def test_without_apertium_nothing_is_available(fresh_probe, monkeypatch):
     with pytest.raises(
         TranslationUnavailable, match=r"no translation model installed for es->en"
     ):
-        build_step("translation", "offline:apertium@es-en")
+        apertium.apertium_step("offline:apertium@es-en", None)
 
 
 def test_a_pair_is_needed(fresh_probe):
     with pytest.raises(ValueError, match="language pair"):
-        build_step("translation", "offline:apertium")
+        apertium.apertium_step("offline:apertium", None)
 
 
 @pytest.mark.skipif(
     "spa-eng" not in apertium.available_modes(), reason="apertium-eng-spa not installed"
 )
 def test_spanish_to_english(fresh_probe):
-    step = build_step("translation", "offline:apertium@es-en")
+    step = apertium.apertium_step("offline:apertium@es-en", None)
     assert step.model_id == "apertium:spa-eng"
     results = step(["Hola, mi pedido llegó roto y quiero un reembolso.", ""])
     assert results[0]["source_language"] == "es"
@@ -67,7 +67,7 @@ def test_spanish_to_english(fresh_probe):
 )
 def test_french_goes_through_spanish(fresh_probe):
     # Debian has no French-English pair: French->Spanish->English, named as such.
-    step = build_step("translation", "offline:apertium@fr-en")
+    step = apertium.apertium_step("offline:apertium@fr-en", None)
     assert step.model_id == "apertium:fr-es>spa-eng"
     assert step.via == "es"
     (result,) = step(["Bonjour, la machine à café est arrivée cassée."])
@@ -81,7 +81,7 @@ def test_french_goes_through_spanish(fresh_probe):
     reason="apertium-fr-es and apertium-eng-spa not installed",
 )
 def test_replies_go_back_the_same_way(fresh_probe):
-    step = build_step("translation", "offline:apertium@en-fr")
+    step = apertium.apertium_step("offline:apertium@en-fr", None)
     assert step.model_id == "apertium:eng-spa>es-fr"
     (result,) = step(["Thank you, we will send a new coffee machine."])
     assert result["via"] == "es"

@@ -9,7 +9,8 @@ import pytest
 
 from tests.workers.offline.conftest import BUMBLEBEE, BUMBLEBEE_EMAIL, SHOP
 from tests.workers.offline.test_draft import assert_grounded
-from workers.nlp.offline import OFFLINE_PROFILE, build_step
+from workers.contract import OFFLINE_MODELS as OFFLINE_PROFILE
+from workers.nlp.registry import build_offline as build_step
 
 logger = logging.getLogger(__name__)
 

@@ -8,19 +8,18 @@ import sys
 import pytest
 
 from tests.conftest import REPO
-from workers.nlp.offline import (
-    OFFLINE_PROFILE,
-    OFFLINE_STEPS,
-    OfflineSpecError,
-    build_step,
-    parse_spec,
-)
+from workers.contract import OFFLINE_MODELS as OFFLINE_PROFILE
+from workers.nlp.offline import OfflineSpecError, parse_spec
+from workers.nlp.registry import build_offline as build_step
+from workers.nlp.registry import offline_steps
 
 PROBE = """
 import sys
 import workers.nlp.offline as offline
-from workers.nlp.offline import OFFLINE_STEPS, OFFLINE_PROFILE, parse_spec
-assert OFFLINE_STEPS and OFFLINE_PROFILE
+from workers.nlp.offline import parse_spec
+from workers.contract import OFFLINE_MODELS
+from workers.nlp.registry import offline_steps
+assert offline_steps() and OFFLINE_MODELS
 heavy = sorted(m for m in ("torch", "transformers", "spacy") if m in sys.modules)
 print("HEAVY:" + ",".join(heavy))
 """
@@ -53,7 +52,7 @@ def test_the_probe_would_notice_a_heavy_import():
 
 
 def test_every_profile_step_has_a_factory():
-    assert set(OFFLINE_PROFILE) <= set(OFFLINE_STEPS)
+    assert set(OFFLINE_PROFILE) <= set(offline_steps())
     for step, spec in OFFLINE_PROFILE.items():
         assert spec.startswith("offline:"), step
 

@@ -20,7 +20,7 @@ import pytest
 from tests.workers.offline.conftest import SHOP
 from triage.model_profiles import OFFLINE_MODELS, resolve_models
 from workers.nlp import PIPELINE_STEPS, PipelineConfig, analysis_text, run_pipeline
-from workers.nlp.offline import OFFLINE_PROFILE, is_offline
+from workers.nlp.offline import is_offline
 from workers.nlp.offline.apertium import available_modes
 from workers.nlp.priority import LEVELS
 from workers.nlp.registry import get_step
@@ -116,10 +116,9 @@ def assert_clean(draft_text: str, mail: dict[str, str]) -> None:
 
 
 def test_the_profile_is_the_offline_package_s(config, heads_dir):
-    assert OFFLINE_MODELS == OFFLINE_PROFILE
     assert config.models["sentiment"] == f"offline:minilm-heads@{heads_dir}"
     assert config.models["language"] == "lingua"
-    assert all(is_offline(config.models[step]) for step in OFFLINE_PROFILE)
+    assert all(is_offline(config.models[step]) for step in OFFLINE_MODELS)
 
 
 def test_every_step_runs_and_names_its_method(run):
@@ -266,8 +265,8 @@ def test_translator_offline_pairs():
 
 
 def test_registry_builds_offline_steps(spacy_step):
-    step = get_step("entities", OFFLINE_PROFILE["entities"])
-    assert step is get_step("entities", OFFLINE_PROFILE["entities"])
+    step = get_step("entities", OFFLINE_MODELS["entities"])
+    assert step is get_step("entities", OFFLINE_MODELS["entities"])
     assert step.model_id.startswith("spacy:")
 
 

@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true")
 
     def handle(self, *args, dest: Path, force: bool, **options) -> None:
-        from workers.nlp.tiny import build_tiny_models
+        from workers.nlp_testing.tiny import build_tiny_models
 
         models = build_tiny_models(dest, force=force)
         self.stdout.write(json.dumps(models, indent=2))

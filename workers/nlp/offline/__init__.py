@@ -9,18 +9,16 @@
 | draft             | offline:template      | the template alone                   |
 | translation       | offline:apertium      | apertium where it has the pair       |
 
-``OFFLINE_STEPS[step](spec)`` builds the step. Importing this package loads neither
-torch, transformers nor spaCy: the factories import their module when called.
-A spec may carry an argument after ``@``: the heads directory for
+The profile itself is ``workers.contract.OFFLINE_MODELS``; each step's spec
+(``workers/nlp/steps/<step>.py``, its ``offline`` loader) builds the step from its
+``offline:`` setting. Importing this package loads neither torch, transformers nor
+spaCy. A spec may carry an argument after ``@``: the heads directory for
 ``offline:minilm-heads@/srv/heads``, the language pair for ``offline:apertium@es-en``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-PREFIX = "offline:"
+from workers.contract import OFFLINE_PREFIX as PREFIX
 
 
 class OfflineSpecError(ValueError):
@@ -40,7 +38,8 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return method, argument
 
 
-def _expect(spec: str, *methods: str) -> str:
+def expect(spec: str, *methods: str) -> str:
+    """The argument of ``spec`` (after ``@``), which must name one of ``methods``."""
     method, argument = parse_spec(spec)
     if method not in methods:
         raise OfflineSpecError(
@@ -49,109 +48,4 @@ def _expect(spec: str, *methods: str) -> str:
     return argument
 
 
-def _sentiment(spec: str) -> Any:
-    from workers.nlp.offline.heads import SentimentHeadStep
-
-    return SentimentHeadStep(_expect(spec, "minilm-heads") or None)
-
-
-def _intent(spec: str, labels: Any = None) -> Any:
-    from workers.nlp.offline.heads import IntentHeadStep
-
-    return IntentHeadStep(_expect(spec, "minilm-heads") or None, labels=labels)
-
-
-def _answer(spec: str) -> Any:
-    from workers.nlp.offline.select import AnswerSelectStep
-
-    _expect(spec, "minilm-select")
-    return AnswerSelectStep()
-
-
-def _summary(spec: str) -> Any:
-    from workers.nlp.offline.select import SummarySelectStep
-
-    _expect(spec, "minilm-select")
-    return SummarySelectStep()
-
-
-def _entities(spec: str) -> Any:
-    from workers.nlp.offline.spacy_ner import SpacyEntitiesStep
-
-    _expect(spec, "spacy")
-    return SpacyEntitiesStep()
-
-
-def _draft(spec: str) -> Any:
-    from workers.nlp.offline.draft import DraftStep
-
-    method, _ = parse_spec(spec)
-    _expect(spec, "smollm2", "template")
-    return DraftStep(method)
-
-
-def _translation(spec: str, source: str | None = None, target: str = "en") -> Any:
-    from workers.nlp.offline.apertium import ApertiumTranslationStep
-
-    pair = _expect(spec, "apertium")
-    if pair:
-        source, _, target = pair.partition("-")
-    if not source:
-        raise OfflineSpecError(
-            f"{spec!r}: which language pair? e.g. offline:apertium@es-en"
-        )
-    return ApertiumTranslationStep(source, target or "en")
-
-
-OFFLINE_STEPS: dict[str, Callable[..., Any]] = {
-    "sentiment": _sentiment,
-    "intent": _intent,
-    "answer": _answer,
-    "summary": _summary,
-    "entities": _entities,
-    "draft": _draft,
-    "translation": _translation,
-}
-
-# What an "offline" profile maps each step to (language detection is lingua's,
-# as in every profile).
-OFFLINE_PROFILE: dict[str, str] = {
-    # {src}/{tgt} are filled per language pair, like the Hub profile's opus-mt id.
-    "translation": "offline:apertium@{src}-{tgt}",
-    "sentiment": "offline:minilm-heads",
-    "entities": "offline:spacy",
-    "answer": "offline:minilm-select",
-    "summary": "offline:minilm-select",
-    "intent": "offline:minilm-heads",
-    "draft": "offline:smollm2",
-}
-
-
-def build_step(step: str, spec: str, **options: Any) -> Any:
-    """``OFFLINE_STEPS[step](spec, **options)`` with a clear error for unknowns."""
-    try:
-        factory = OFFLINE_STEPS[step]
-    except KeyError:
-        known = ", ".join(OFFLINE_STEPS)
-        raise OfflineSpecError(
-            f"no offline model for step {step!r}; offline steps: {known}"
-        ) from None
-    return factory(spec, **options)
-
-
-def draft_replies(*args: Any, **kwargs: Any) -> Any:
-    """See ``workers.nlp.offline.draft.draft_replies`` (imported on call)."""
-    from workers.nlp.offline.draft import draft_replies as impl
-
-    return impl(*args, **kwargs)
-
-
-__all__ = [
-    "OFFLINE_PROFILE",
-    "OFFLINE_STEPS",
-    "OfflineSpecError",
-    "build_step",
-    "draft_replies",
-    "is_offline",
-    "parse_spec",
-]
+__all__ = ["PREFIX", "OfflineSpecError", "expect", "is_offline", "parse_spec"]

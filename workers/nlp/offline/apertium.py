@@ -17,7 +17,9 @@ import functools
 import logging
 import shutil
 import subprocess
-from typing import TypedDict
+
+from workers.contract import Translation
+from workers.nlp.offline import OfflineSpecError, expect
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +39,6 @@ ISO3: dict[str, str] = {
     "ro": "ron",
     "eo": "epo",
 }
-ISO2: dict[str, str] = {three: two for two, three in ISO3.items()}
 # Pivot languages tried in order when a pair has no direct mode: Spanish is the hub
 # of Debian's apertium pairs (fr-es, pt-es, ita-spa, ... and spa-eng), Catalan next.
 PIVOTS = ("es", "ca")
@@ -48,18 +49,6 @@ CHAIN = ">"
 
 class TranslationUnavailable(RuntimeError):
     """No installed model translates this pair."""
-
-
-class Translation(TypedDict):
-    """The shape of workers.nlp.translation's results."""
-
-    source_language: str | None
-    target_language: str
-    text: str
-    skipped: bool
-    reason: str | None
-    segments: int
-    via: str | None  # the pivot language of a chained translation
 
 
 @functools.cache
@@ -204,3 +193,18 @@ def _version() -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return (done.stdout or done.stderr).strip().splitlines()[0][:64] or None
+
+
+def apertium_step(
+    spec: str, source: str | None, target: str = "en"
+) -> ApertiumTranslationStep:
+    """The step an ``offline:apertium[@src-tgt]`` setting names for one pair (the
+    pair in the setting, when there is one, wins)."""
+    pair = expect(spec, "apertium")
+    if pair:
+        source, _, target = pair.partition("-")
+    if not source:
+        raise OfflineSpecError(
+            f"{spec!r}: which language pair? e.g. offline:apertium@es-en"
+        )
+    return ApertiumTranslationStep(source, target or "en")

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from workers.nlp.offline._once import once
+from workers.nlp.cache import load_once as once
 from workers.nlp.offline.heads import REPO
 from workers.nlp.offline.sentences import split_sentences
 

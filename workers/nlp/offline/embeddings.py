@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workers.nlp.offline._once import once
+from workers.nlp.cache import load_once as once
 
 if TYPE_CHECKING:
     import torch

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
-from workers.nlp.offline._once import once
+from workers.nlp.cache import load_once as once
 
 if TYPE_CHECKING:
     from spacy.language import Language

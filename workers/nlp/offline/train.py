@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from workers.nlp.offline.embeddings import PACKAGE, MiniLMEncoder, get_encoder
-from workers.nlp.offline.heads import (
+from workers.nlp.offline.head_files import (
     HEAD_LAYERS,
     INTENT_LABELS,
     LABELLED_DATA,

@@ -13,8 +13,9 @@ import pytest
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoTokenizer
 
-from workers.nlp import is_tiny, tiny
-from workers.nlp.tiny import (
+from workers.nlp import is_tiny
+from workers.nlp_testing import tiny
+from workers.nlp_testing.tiny import (
     BUILDER_VERSION,
     CONLL03_LABELS,
     MARKER,
@@ -207,7 +208,7 @@ def test_a_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
         (out / "config.json").write_text("{}")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(tiny, "_BUILDERS", {"answer": broken})
+    monkeypatch.setattr(tiny, "builders", lambda: {"answer": broken})
     with pytest.raises(RuntimeError, match="disk full"):
         build_tiny_models(tmp_path)
     assert list(tmp_path.iterdir()) == []
@@ -216,7 +217,7 @@ def test_a_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
 def test_cli_prints_the_mapping(tiny_models):
     dest = Path(tiny_models["answer"]).parent
     result = subprocess.run(
-        [sys.executable, "-m", "workers.nlp.tiny", str(dest)],
+        [sys.executable, "-m", "workers.nlp_testing.tiny", str(dest)],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -32,12 +32,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workers.nlp.tinymark import MARKER
+from workers.nlp.tinymark import marker_version as _marker_version
+
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 logger = logging.getLogger(__name__)
 
-MARKER = "triage_tiny.json"
 # Bump whenever a builder changes, so stale cached models are rebuilt.
 BUILDER_VERSION = 4
 SEED = 0
@@ -149,22 +151,6 @@ ALPHABET = tuple(
 )
 
 
-def is_tiny(model: str | os.PathLike[str]) -> bool:
-    """True if ``model`` is a local directory written by :func:`build_tiny_models`."""
-    return _marker_version(Path(model)) is not None
-
-
-def _marker_version(model_dir: Path) -> int | None:
-    try:
-        data = json.loads((model_dir / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("tiny") is not True:
-        return None
-    version = data.get("builder_version")
-    return version if isinstance(version, int) else None
-
-
 def _vocabulary(*, lowercase: bool) -> dict[str, int]:
     """A WordPiece vocabulary of the corpus: its words, their pieces, every letter.
 
@@ -235,7 +221,7 @@ def _labels(names: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-def _build_sentiment(out: Path) -> None:
+def build_sentiment(out: Path) -> None:
     from transformers import DistilBertConfig, DistilBertForSequenceClassification
 
     tokenizer = _tokenizer(lowercase=True, distil=True)
@@ -253,7 +239,7 @@ def _build_sentiment(out: Path) -> None:
     tokenizer.save_pretrained(out)
 
 
-def _build_entities(out: Path) -> None:
+def build_entities(out: Path) -> None:
     from transformers import BertConfig, BertForTokenClassification
 
     tokenizer = _tokenizer(lowercase=False, distil=False)
@@ -271,7 +257,7 @@ def _build_entities(out: Path) -> None:
     tokenizer.save_pretrained(out)
 
 
-def _build_answer(out: Path) -> None:
+def build_answer(out: Path) -> None:
     from transformers import DistilBertConfig, DistilBertForQuestionAnswering
 
     tokenizer = _tokenizer(lowercase=False, distil=True)
@@ -366,7 +352,7 @@ def _small_generation(model: Any, **extra: Any) -> None:
         setattr(model.generation_config, key, value)
 
 
-def _build_summary(out: Path) -> None:
+def build_summary(out: Path) -> None:
     from transformers import BartForConditionalGeneration
 
     tokenizer = _bart_tokenizer()
@@ -376,7 +362,7 @@ def _build_summary(out: Path) -> None:
     tokenizer.save_pretrained(out)
 
 
-def _build_intent(out: Path) -> None:
+def build_intent(out: Path) -> None:
     from transformers import BartForSequenceClassification
 
     tokenizer = _bart_tokenizer()
@@ -385,7 +371,7 @@ def _build_intent(out: Path) -> None:
     tokenizer.save_pretrained(out)
 
 
-def _build_translation(out: Path) -> None:
+def build_translation(out: Path) -> None:
     import io
 
     import sentencepiece
@@ -453,7 +439,7 @@ def _blank_token_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
     ]
 
 
-def _build_draft(out: Path) -> None:
+def build_draft(out: Path) -> None:
     from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
     eos = "<|endoftext|>"
@@ -483,7 +469,7 @@ def _build_draft(out: Path) -> None:
     tokenizer.save_pretrained(out)
 
 
-def _build_chat(out: Path) -> None:
+def build_chat(out: Path) -> None:
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     specials = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
@@ -513,16 +499,20 @@ def _build_chat(out: Path) -> None:
     tokenizer.save_pretrained(out)
 
 
-_BUILDERS: dict[str, Callable[[Path], None]] = {
-    "sentiment": _build_sentiment,
-    "entities": _build_entities,
-    "answer": _build_answer,
-    "translation": _build_translation,
-    "summary": _build_summary,
-    "intent": _build_intent,
-    "draft": _build_draft,
-    "chat": _build_chat,
-}
+def builders() -> dict[str, Callable[[Path], None]]:
+    """step -> the builder its spec names (``tiny_builder``), plus the instruction
+    model that serves every "chat" backend."""
+    import importlib
+
+    from workers.nlp.registry import specs
+
+    found: dict[str, Callable[[Path], None]] = {}
+    for spec in specs():
+        if spec.tiny_builder:
+            module, _, function = spec.tiny_builder.partition(":")
+            found[spec.name] = getattr(importlib.import_module(module), function)
+    found["chat"] = build_chat
+    return found
 
 
 def build_tiny_models(dest: Path, *, force: bool = False) -> dict[str, str]:
@@ -534,7 +524,7 @@ def build_tiny_models(dest: Path, *, force: bool = False) -> dict[str, str]:
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     paths: dict[str, str] = {}
-    for step, builder in _BUILDERS.items():
+    for step, builder in builders().items():
         final = dest / step
         if force or _marker_version(final) != BUILDER_VERSION:
             _build_step(step, builder, final)
@@ -584,7 +574,7 @@ def _build_step(step: str, builder: Callable[[Path], None], final: Path) -> None
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m workers.nlp.tiny",
+        prog="python -m workers.nlp_testing.tiny",
         description="Build tiny random-weight models (offline) and print their paths.",
     )
     parser.add_argument("dest", type=Path, help="directory to write the models into")
