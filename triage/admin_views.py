@@ -147,6 +147,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     per_day = selectors.overview_tickets_per_day(days=14)
     intents = selectors.overview_intent_mix(days=30)
     backlog = selectors.overview_open_by_priority_age()
+    not_analysed = selectors.overview_not_analysed()
     approval = selectors.overview_time_to_approval(days=30)
     day_labels = [row["day"].strftime("%d %b") for row in per_day["rows"]]
     approval_labels = [row["day"].strftime("%d %b") for row in approval["rows"]]
@@ -168,6 +169,8 @@ def overview(request: HttpRequest) -> HttpResponse:
             "",
         ),
         "backlog": backlog,
+        "not_analysed": not_analysed,
+        "not_analysed_total": sum(row["count"] for row in not_analysed),
         "backlog_chart": stacked_rows(
             [row["priority"].label for row in backlog["rows"]],
             backlog["buckets"],

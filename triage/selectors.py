@@ -458,6 +458,21 @@ def overview_intent_mix(*, days: int = 30) -> list[dict[str, Any]]:
     ]
 
 
+def overview_not_analysed() -> list[dict[str, Any]]:
+    """Open tickets no model here could read, per language (most first)."""
+    rows = (
+        Ticket.objects.filter(status__in=OPEN_STATUSES)
+        .exclude(not_analysed="")
+        .values("language")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "language")
+    )
+    return [
+        {"language": language_info(row["language"] or "und"), "count": row["n"]}
+        for row in rows
+    ]
+
+
 def overview_open_by_priority_age() -> dict[str, Any]:
     """Open tickets (not closed) per priority, in age buckets."""
     now = timezone.now()

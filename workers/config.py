@@ -24,6 +24,10 @@ def pipeline_config(models: Mapping[str, str] | None = None) -> PipelineConfig:
         shop_email=settings.TRIAGE_SUPPORT_ADDRESS,
         agent_signature=settings.TRIAGE_AGENT_SIGNATURE,
         batch_size=settings.TRIAGE_BATCH_SIZE,
+        step_languages={
+            step: tuple(codes)
+            for step, codes in getattr(settings, "TRIAGE_STEP_LANGUAGES", {}).items()
+        },
     )
 
 

@@ -175,8 +175,12 @@ class StepOutcome(TypedDict):
     tiny: bool
     duration_ms: float
     # Which text the result was computed on (its offsets point into it); None
-    # when no text was read (an unknown step).
+    # when no text was read (an unknown step, a step that did not analyse it).
     on: ComputedOn | None
+    # Why the step did not analyse this mail ("no model reads German here: ..."):
+    # not an error and not a guess; result and error are None. Absent or None
+    # when the step ran.
+    not_analysed: NotRequired[str | None]
 
 
 Outcomes = Mapping[str, Mapping[str, Any]]
@@ -222,6 +226,16 @@ def summary_of(outcomes: Outcomes) -> Summary | None:
 
 def intent_of(outcomes: Outcomes) -> TriagedIntent | None:
     return cast("TriagedIntent | None", _dict_result(outcomes, "intent"))
+
+
+def not_analysed_of(outcomes: Outcomes) -> str | None:
+    """Why the mail was not (fully) analysed: the reason of the first step that
+    analyses text (not language detection or translation) and did not read it."""
+    for step, outcome in outcomes.items():
+        reason = outcome.get("not_analysed")
+        if step not in PREPARATION_STEPS and reason:
+            return str(reason)
+    return None
 
 
 def draft_of(outcomes: Outcomes) -> Draft | None:
