@@ -4,8 +4,11 @@ The transfer-learning recipe of *NLP with Transformers* ch. 1 on what ships offl
 a pretrained body (MiniLM, frozen) and a small head trained on the project's own
 labelled sentences (``data/labelled``) or on agents' corrections (``train_heads``).
 
-Heads are trained on sentences, so an email is split into sentences, every sentence
-is classified, and the sentence predictions are aggregated (see ``aggregate_*``).
+A head reads whole emails (``features.email_features``: the mean of the sentences'
+embeddings and VADER lexicon scores) and its scores are temperature-scaled, so a
+score of 1.00 is rare and means something. The first heads read one sentence at a
+time and the step aggregated their predictions (``aggregate_*``); such a head file
+still works that way.
 A head is one safetensors file: weight and bias tensors, and in its metadata the
 labels, the embedding model, the training-set hash and the eval metrics.
 """
@@ -171,6 +174,17 @@ class _HeadStep:
         self.revision = self.head.digest
         self.model_id = f"{PACKAGE} + heads/{self.task}@{self.revision}"
 
+    def email_probs(self, texts: list[str]) -> list[list[float]]:
+        """Per text, the head's calibrated probabilities (in ``head.labels``)."""
+        from workers.nlp.offline.features import email_features
+
+        features = email_features(texts, self._encoder, self.head.layers)
+        return self.head.predict_proba(features).tolist()
+
+    @property
+    def reads_emails(self) -> bool:
+        return self.head.pooling != "sentence"
+
     def sentence_probs(self, texts: list[str]) -> list[list[list[float]]]:
         """Per text, per sentence, the head's probabilities (in ``head.labels``)."""
         units: list[str] = []
@@ -203,6 +217,12 @@ class SentimentHeadStep(_HeadStep):
         if not texts:
             return []
         labels = self.head.labels
+        if self.reads_emails:
+            results: list[Sentiment] = []
+            for row in self.email_probs(texts):
+                best = max(range(len(labels)), key=row.__getitem__)
+                results.append({"label": labels[best], "score": float(row[best])})
+            return results
         return [aggregate_sentiment(p, labels) for p in self.sentence_probs(texts)]
 
 
@@ -244,6 +264,18 @@ class IntentHeadStep(_HeadStep):
             {"label": None, "score": 0.0, "scores": {}} for _ in texts
         ]
         todo = [i for i, text in enumerate(texts) if text.strip()]
+        if self.reads_emails:
+            for i, row in zip(
+                todo, self.email_probs([texts[i] for i in todo]), strict=True
+            ):
+                kept = [row[k] for k in keep]
+                total = sum(kept) or 1.0
+                scores = {
+                    label: p / total for label, p in zip(self.labels, kept, strict=True)
+                }
+                best = max(scores, key=scores.__getitem__)
+                results[i] = {"label": best, "score": scores[best], "scores": scores}
+            return results
         per_text = self.sentence_probs([texts[i] for i in todo])
         for i, probs in zip(todo, per_text, strict=True):
             # Configured labels may be a subset: renormalise over them.

@@ -8,6 +8,15 @@ class-balanced loss, L2 on the weights). scikit-learn would do the same in one l
 but is a 50 MB dependency (plus scipy) for a 20-line fit torch already covers. The
 L2 strength is picked by cross-validation on the training split only: the eval
 split is never seen before the final evaluation.
+
+The heads shipped read whole emails (``features.email_features``) and are trained on
+the labelled sentences (each read as a one-sentence email) plus the labelled whole
+emails (``support_emails.jsonl``). They are evaluated on whole emails written apart
+from both (``support_emails_eval.jsonl``), against the first, sentence-level heads
+with their aggregation rules ("before"), with per-class precision/recall and the
+expected calibration error; the temperature that scales their logits is fitted on
+those evaluation emails (the figure reported for it is cross-fitted: each half's
+ECE with the temperature fitted on the other half).
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from workers.nlp.offline.embeddings import PACKAGE, MiniLMEncoder, get_encoder
 from workers.nlp.offline.head_files import (
+    EMAIL_DATA,
     HEAD_LAYERS,
     INTENT_LABELS,
     LABELLED_DATA,
@@ -40,6 +50,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 L2_GRID: tuple[float, ...] = (1e-5, 1e-4, 1e-3)
+# Temperatures tried when calibrating (logits / T); NLL picks one.
+TEMPERATURES: tuple[float, ...] = tuple(round(0.2 * 1.06**k, 4) for k in range(80))
+ECE_BINS = 10
 FOLDS = 5
 SEED = 0
 
@@ -54,6 +67,16 @@ class ProgressBar(Protocol):
 class Example:
     text: str
     label: str
+
+
+@dataclass(frozen=True)
+class EvalEmail:
+    """One evaluation email as the models read it (quotes cut, translated)."""
+
+    text: str
+    sentiment: str
+    intent: str
+    language: str = "en"
 
 
 @dataclass
@@ -99,6 +122,14 @@ def load_labelled(path: str | Path = LABELLED_DATA) -> list[dict[str, str]]:
                 if normalise_label(task, row[task]) is None:
                     raise ValueError(f"{path}:{number}: unknown {task} {row[task]!r}")
             rows.append(row)
+    return rows
+
+
+def load_emails(path: str | Path) -> list[dict[str, str]]:
+    """Rows of a labelled whole-email JSONL (same checks, plus ``language``)."""
+    rows = load_labelled(path)
+    for row in rows:
+        row.setdefault("language", "en")
     return rows
 
 
@@ -227,6 +258,143 @@ def format_confusion(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def expected_calibration_error(
+    probs: Sequence[Sequence[float]], gold: Sequence[int], bins: int = ECE_BINS
+) -> float:
+    """ECE: the gap between confidence (top probability) and accuracy, averaged
+    over equal-width confidence bins, weighted by how many predictions fall in each."""
+    if not gold:
+        return 0.0
+    totals = [[0, 0.0, 0.0] for _ in range(bins)]  # n, confidence sum, correct
+    for row, g in zip(probs, gold, strict=True):
+        best = max(range(len(row)), key=row.__getitem__)
+        confidence = float(row[best])
+        b = min(int(confidence * bins), bins - 1)
+        totals[b][0] += 1
+        totals[b][1] += confidence
+        totals[b][2] += float(best == g)
+    n = len(gold)
+    return round(sum(abs(c - k) for _, c, k in totals) / n, 4)
+
+
+def fit_temperature(logits: torch.Tensor, gold: Sequence[int]) -> float:
+    """The temperature (from TEMPERATURES) with the lowest negative log-likelihood."""
+    import torch
+
+    if not gold:
+        return 1.0
+    y = torch.tensor(list(gold))
+    best, best_nll = 1.0, float("inf")
+    for t in TEMPERATURES:
+        nll = float(torch.nn.functional.cross_entropy(logits / t, y))
+        if nll < best_nll:
+            best, best_nll = t, nll
+    return best
+
+
+def email_metrics(
+    labels: Sequence[str], probs: Sequence[Sequence[float]], gold: Sequence[str]
+) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class precision/recall/F1 and ECE of email-level
+    probabilities."""
+    index = {label: i for i, label in enumerate(labels)}
+    pred = [labels[max(range(len(r)), key=r.__getitem__)] for r in probs]
+    confusion = [[0] * len(labels) for _ in labels]
+    for g, p in zip(gold, pred, strict=True):
+        confusion[index[g]][index[p]] += 1
+    per_class = {}
+    f1s = []
+    for i, label in enumerate(labels):
+        tp = confusion[i][i]
+        support = sum(confusion[i])
+        predicted = sum(row[i] for row in confusion)
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+        per_class[label] = {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "support": support,
+        }
+        if support:
+            f1s.append(f1)
+    correct = sum(confusion[i][i] for i in range(len(labels)))
+    return {
+        "accuracy": round(correct / len(gold), 4) if gold else None,
+        "macro_f1": round(sum(f1s) / len(f1s), 4) if f1s else None,
+        "ece": expected_calibration_error(probs, [index[g] for g in gold]),
+        "n": len(gold),
+        "labels": list(labels),
+        "confusion": confusion,
+        "per_class": per_class,
+    }
+
+
+class _CachedEncoder:
+    """Encodes each distinct text once (sentences recur across the features)."""
+
+    def __init__(self, encoder: MiniLMEncoder) -> None:
+        self.encoder = encoder
+        self.cache: dict[tuple[str, tuple[int, ...]], Any] = {}
+
+    def encode(self, texts: list[str], *, layers: tuple[int, ...], **kw: Any) -> Any:
+        import torch
+
+        todo = sorted({t for t in texts if (t, layers) not in self.cache})
+        if todo:
+            done = self.encoder.encode(todo, layers=layers, **kw)
+            for text, row in zip(todo, done, strict=True):
+                self.cache[(text, layers)] = row
+        return torch.stack([self.cache[(t, layers)] for t in texts])
+
+
+def _features(encoder: Any, texts: list[str]) -> torch.Tensor:
+    from workers.nlp.offline.features import email_features
+
+    return email_features(texts, encoder, HEAD_LAYERS)
+
+
+def _sentence_head_probs(
+    head: Head, encoder: Any, texts: list[str]
+) -> list[list[float]]:
+    """The first heads' email reading: per-sentence probabilities aggregated."""
+    from workers.nlp.offline.heads import aggregate_intent, aggregate_sentiment
+    from workers.nlp.offline.sentences import split_sentences
+
+    out = []
+    for text in texts:
+        sentences = [s.text for s in split_sentences(text)] or [text]
+        rows = head.predict_proba(
+            encoder.encode(sentences, layers=head.layers)
+        ).tolist()
+        if head.task == "sentiment":
+            result = aggregate_sentiment(rows, head.labels)
+            # Its score is the chosen label's; the rest shares what is left.
+            rest = (1.0 - result["score"]) / (len(head.labels) - 1)
+            out.append(
+                [
+                    result["score"] if lb == result["label"] else rest
+                    for lb in head.labels
+                ]
+            )
+        else:
+            scores = aggregate_intent(rows, head.labels)["scores"]
+            out.append([scores[label] for label in head.labels])
+    return out
+
+
+def _cross_fitted_probs(logits: torch.Tensor, gold: Sequence[int]) -> list[list[float]]:
+    """Each half's probabilities with the temperature fitted on the other half."""
+    halves = [list(range(0, len(gold), 2)), list(range(1, len(gold), 2))]
+    probs: list[list[float]] = [[] for _ in gold]
+    for fit, apply in (halves, halves[::-1]):
+        t = fit_temperature(logits[fit], [gold[i] for i in fit])
+        for i, row in zip(apply, (logits[apply] / t).softmax(-1).tolist(), strict=True):
+            probs[i] = row
+    return probs
+
+
 def train_heads(
     labelled_path: str | Path | None = LABELLED_DATA,
     heads_dir: str | Path | None = None,
@@ -235,52 +403,53 @@ def train_heads(
     encoder: MiniLMEncoder | None = None,
     progress: Callable[[int], ProgressBar] | None = None,
     tasks: Sequence[str] = TASKS,
+    emails_path: str | Path | None = EMAIL_DATA,
+    eval_emails: Sequence[EvalEmail] = (),
 ) -> dict[str, TrainResult]:
-    """Train each head on the labelled train split plus ``extra`` examples.
+    """Train each head on the labelled sentences and emails plus ``extra``.
 
-    ``labelled_path=None`` trains on ``extra`` alone. Metrics are on the labelled
-    eval split when there is one. ``progress(total)`` returns a bar (tqdm) that
-    embedding advances.
+    ``labelled_path=None`` trains on ``extra`` alone. Metrics: on the sentences'
+    eval split when there is one, and on ``eval_emails`` (whole emails, as the
+    models read them) against the first, sentence-level heads; the temperature is
+    fitted on ``eval_emails``. ``progress(total)`` returns a bar (tqdm).
     """
     heads_dir = Path(heads_dir) if heads_dir else default_heads_dir()
     extra = extra or {}
     rows = load_labelled(labelled_path) if labelled_path else []
-    source = Path(labelled_path).name if labelled_path else ""
-    plan: dict[str, tuple[list[Example], list[Example]]] = {}
-    for task in tasks:
-        train = examples(rows, task, "train") + list(extra.get(task, []))
-        if not train:
-            raise ValueError(f"no training examples for the {task} head")
-        plan[task] = (train, examples(rows, task, "eval"))
-
-    # Every distinct text is embedded once, for both heads and both splits.
-    unique = sorted({e.text for pair in plan.values() for part in pair for e in part})
-    encoder = encoder or get_encoder()
-    bar = progress(len(unique)) if progress else None
+    email_rows = (
+        load_emails(emails_path)
+        if labelled_path and emails_path and Path(emails_path).is_file()
+        else []
+    )
+    sources = [Path(p).name for p in (labelled_path, emails_path) if p and rows]
+    cached = _CachedEncoder(encoder or get_encoder())
+    bar = progress(len(tasks)) if progress else None
+    results: dict[str, TrainResult] = {}
     try:
-        vectors = encoder.encode(
-            unique, layers=HEAD_LAYERS, on_batch=bar.update if bar else None
-        )
+        for task in tasks:
+            sentences = examples(rows, task, "train")
+            train = sentences + examples(email_rows, task, "train")
+            train += list(extra.get(task, []))
+            if not train:
+                raise ValueError(f"no training examples for the {task} head")
+            n_extra = len(extra.get(task, []))
+            results[task] = _train_one(
+                task,
+                train,
+                examples(rows, task, "eval"),
+                sentences=sentences,
+                eval_emails=eval_emails,
+                encoder=cached,
+                heads_dir=heads_dir,
+                trained_on=" + ".join(
+                    [*sources, *([f"{n_extra} ticket labels"] if n_extra else [])]
+                ),
+            )
+            if bar is not None:
+                bar.update(1)
     finally:
         if bar is not None:
             bar.close()
-    row_of = {text: i for i, text in enumerate(unique)}
-
-    results: dict[str, TrainResult] = {}
-    for task, (train, eval_) in plan.items():
-        results[task] = _train_one(
-            task,
-            train,
-            eval_,
-            vectors=vectors,
-            row_of=row_of,
-            heads_dir=heads_dir,
-            trained_on=" + ".join(
-                part
-                for part in (source, f"{len(extra.get(task, []))} ticket labels")
-                if part and not part.startswith("0 ")
-            ),
-        )
     return results
 
 
@@ -289,15 +458,18 @@ def _train_one(
     train: list[Example],
     eval_: list[Example],
     *,
-    vectors: torch.Tensor,
-    row_of: dict[str, int],
+    sentences: list[Example],
+    eval_emails: Sequence[EvalEmail],
+    encoder: _CachedEncoder,
     heads_dir: Path,
     trained_on: str,
 ) -> TrainResult:
     import torch
 
+    from workers.nlp.offline.features import POOLING
+
     labels = task_labels(task)
-    x = vectors[torch.tensor([row_of[e.text] for e in train])]
+    x = _features(encoder, [e.text for e in train])
     y = torch.tensor([labels.index(e.label) for e in train])
     l2 = choose_l2(x, y, len(labels))
     weight, bias = fit_logistic_regression(x, y, len(labels), l2=l2)
@@ -310,11 +482,17 @@ def _train_one(
         embedding_model=PACKAGE,
         train_hash=examples_hash(train),
         trained_on=trained_on,
+        pooling=POOLING,
     )
     metrics: dict[str, Any] = {"l2": l2, "n_train": len(train)}
     if eval_:
-        x_eval = vectors[torch.tensor([row_of[e.text] for e in eval_])]
+        x_eval = _features(encoder, [e.text for e in eval_])
         metrics["eval"] = evaluate(head, x_eval, [e.label for e in eval_])
+    if eval_emails:
+        metrics["emails"] = _evaluate_emails(
+            head, task, eval_emails, sentences=sentences, encoder=encoder
+        )
+        head.temperature = metrics["emails"]["temperature"]
     head.metrics = metrics
     path = save_head(head, head_path(heads_dir, task))
     logger.info(
@@ -335,3 +513,42 @@ def _train_one(
         n_train=len(train),
         label_counts=dict(Counter(e.label for e in train)),
     )
+
+
+def _evaluate_emails(
+    head: Head,
+    task: str,
+    emails: Sequence[EvalEmail],
+    *,
+    sentences: list[Example],
+    encoder: _CachedEncoder,
+) -> dict[str, Any]:
+    """Before (the sentence-level head and its aggregation, trained on the
+    sentences alone), after (this head, T=1) and calibrated (cross-fitted T), on
+    all evaluation emails and on the English ones; and the temperature fitted on
+    all of them."""
+    import torch
+
+    labels = head.labels
+    gold_labels = [str(normalise_label(task, getattr(e, task))) for e in emails]
+    gold = [labels.index(g) for g in gold_labels]
+    texts = [e.text for e in emails]
+    x_sent = encoder.encode([e.text for e in sentences], layers=HEAD_LAYERS)
+    y_sent = torch.tensor([labels.index(e.label) for e in sentences])
+    l2 = choose_l2(x_sent, y_sent, len(labels))
+    w, b = fit_logistic_regression(x_sent, y_sent, len(labels), l2=l2)
+    before_head = Head(task=task, labels=labels, weight=w, bias=b)
+    before = _sentence_head_probs(before_head, encoder, texts)
+    logits = head.logits(_features(encoder, texts))
+    after = logits.softmax(-1).tolist()
+    calibrated = _cross_fitted_probs(logits, gold)
+    english = [i for i, e in enumerate(emails) if e.language == "en"]
+    out: dict[str, Any] = {"temperature": fit_temperature(logits, gold)}
+    for name, subset in (("all", list(range(len(emails)))), ("en", english)):
+        g = [gold_labels[i] for i in subset]
+        out[name] = {
+            "before": email_metrics(labels, [before[i] for i in subset], g),
+            "after": email_metrics(labels, [after[i] for i in subset], g),
+            "calibrated": email_metrics(labels, [calibrated[i] for i in subset], g),
+        }
+    return out
