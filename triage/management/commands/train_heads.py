@@ -27,8 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, default=settings.TRIAGE_HEADS_DIR)
         parser.add_argument(
             "--eval-emails",
-            type=Path,
-            default=EVAL_EMAILS,
+            default=str(EVAL_EMAILS),
             help="whole emails to evaluate and calibrate on ('' for none)",
         )
         parser.add_argument(
@@ -49,7 +48,7 @@ class Command(BaseCommand):
         out: Path,
         from_tickets: bool,
         tickets_only: bool,
-        eval_emails: Path | None = None,
+        eval_emails: str = "",
         **options: Any,
     ) -> None:
         from tqdm import tqdm
@@ -84,8 +83,8 @@ class Command(BaseCommand):
             if tickets_only and not all(extra.values()):
                 raise CommandError("--tickets-only needs ticket labels for both heads")
         emails = (
-            self._eval_emails(eval_emails)
-            if eval_emails and str(eval_emails) and not tickets_only
+            self._eval_emails(Path(eval_emails))
+            if eval_emails and not tickets_only
             else []
         )
         try:

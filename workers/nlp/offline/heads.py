@@ -87,7 +87,7 @@ def ensure_heads(heads_dir: str | Path, *, auto_train: bool = True) -> None:
         raise HeadMissing(
             f"no {', '.join(missing)} head in {heads_dir}: run `manage.py train_heads`"
         )
-    from workers.nlp.offline.train import train_heads
+    from workers.nlp.offline.train import default_eval_emails, train_heads
 
     logger.warning(
         "no %s head in %s: training from %s (run `manage.py train_heads` to refresh)",
@@ -95,7 +95,7 @@ def ensure_heads(heads_dir: str | Path, *, auto_train: bool = True) -> None:
         heads_dir,
         LABELLED_DATA,
     )
-    train_heads(LABELLED_DATA, heads_dir)
+    train_heads(LABELLED_DATA, heads_dir, eval_emails=default_eval_emails())
 
 
 def get_head(heads_dir: str | Path, task: str, *, auto_train: bool = True) -> Head:

@@ -31,8 +31,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from workers.nlp.offline.embeddings import PACKAGE, MiniLMEncoder, get_encoder
+from workers.nlp.offline.evaluate import (
+    cross_fitted_probs,
+    email_metrics,
+    fit_temperature,
+    sentence_head_probs,
+)
 from workers.nlp.offline.head_files import (
     EMAIL_DATA,
+    EVAL_EMAILS,
     HEAD_LAYERS,
     INTENT_LABELS,
     LABELLED_DATA,
@@ -50,9 +57,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 L2_GRID: tuple[float, ...] = (1e-5, 1e-4, 1e-3)
-# Temperatures tried when calibrating (logits / T); NLL picks one.
-TEMPERATURES: tuple[float, ...] = tuple(round(0.2 * 1.06**k, 4) for k in range(80))
-ECE_BINS = 10
 FOLDS = 5
 SEED = 0
 
@@ -131,6 +135,18 @@ def load_emails(path: str | Path) -> list[dict[str, str]]:
     for row in rows:
         row.setdefault("language", "en")
     return rows
+
+
+def default_eval_emails(path: str | Path = EVAL_EMAILS) -> list[EvalEmail]:
+    """The English evaluation emails as written (``manage.py train_heads`` also
+    cuts quoted history and translates the others where it can)."""
+    if not Path(path).is_file():
+        return []
+    return [
+        EvalEmail(row["text"], row["sentiment"], row["intent"], "en")
+        for row in load_emails(path)
+        if row["language"] == "en"
+    ]
 
 
 def examples(rows: Iterable[dict[str, str]], task: str, split: str) -> list[Example]:
@@ -258,79 +274,6 @@ def format_confusion(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def expected_calibration_error(
-    probs: Sequence[Sequence[float]], gold: Sequence[int], bins: int = ECE_BINS
-) -> float:
-    """ECE: the gap between confidence (top probability) and accuracy, averaged
-    over equal-width confidence bins, weighted by how many predictions fall in each."""
-    if not gold:
-        return 0.0
-    totals = [[0, 0.0, 0.0] for _ in range(bins)]  # n, confidence sum, correct
-    for row, g in zip(probs, gold, strict=True):
-        best = max(range(len(row)), key=row.__getitem__)
-        confidence = float(row[best])
-        b = min(int(confidence * bins), bins - 1)
-        totals[b][0] += 1
-        totals[b][1] += confidence
-        totals[b][2] += float(best == g)
-    n = len(gold)
-    return round(sum(abs(c - k) for _, c, k in totals) / n, 4)
-
-
-def fit_temperature(logits: torch.Tensor, gold: Sequence[int]) -> float:
-    """The temperature (from TEMPERATURES) with the lowest negative log-likelihood."""
-    import torch
-
-    if not gold:
-        return 1.0
-    y = torch.tensor(list(gold))
-    best, best_nll = 1.0, float("inf")
-    for t in TEMPERATURES:
-        nll = float(torch.nn.functional.cross_entropy(logits / t, y))
-        if nll < best_nll:
-            best, best_nll = t, nll
-    return best
-
-
-def email_metrics(
-    labels: Sequence[str], probs: Sequence[Sequence[float]], gold: Sequence[str]
-) -> dict[str, Any]:
-    """Accuracy, macro-F1, per-class precision/recall/F1 and ECE of email-level
-    probabilities."""
-    index = {label: i for i, label in enumerate(labels)}
-    pred = [labels[max(range(len(r)), key=r.__getitem__)] for r in probs]
-    confusion = [[0] * len(labels) for _ in labels]
-    for g, p in zip(gold, pred, strict=True):
-        confusion[index[g]][index[p]] += 1
-    per_class = {}
-    f1s = []
-    for i, label in enumerate(labels):
-        tp = confusion[i][i]
-        support = sum(confusion[i])
-        predicted = sum(row[i] for row in confusion)
-        precision = tp / predicted if predicted else 0.0
-        recall = tp / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
-        per_class[label] = {
-            "precision": round(precision, 4),
-            "recall": round(recall, 4),
-            "f1": round(f1, 4),
-            "support": support,
-        }
-        if support:
-            f1s.append(f1)
-    correct = sum(confusion[i][i] for i in range(len(labels)))
-    return {
-        "accuracy": round(correct / len(gold), 4) if gold else None,
-        "macro_f1": round(sum(f1s) / len(f1s), 4) if f1s else None,
-        "ece": expected_calibration_error(probs, [index[g] for g in gold]),
-        "n": len(gold),
-        "labels": list(labels),
-        "confusion": confusion,
-        "per_class": per_class,
-    }
-
-
 class _CachedEncoder:
     """Encodes each distinct text once (sentences recur across the features)."""
 
@@ -353,46 +296,6 @@ def _features(encoder: Any, texts: list[str]) -> torch.Tensor:
     from workers.nlp.offline.features import email_features
 
     return email_features(texts, encoder, HEAD_LAYERS)
-
-
-def _sentence_head_probs(
-    head: Head, encoder: Any, texts: list[str]
-) -> list[list[float]]:
-    """The first heads' email reading: per-sentence probabilities aggregated."""
-    from workers.nlp.offline.heads import aggregate_intent, aggregate_sentiment
-    from workers.nlp.offline.sentences import split_sentences
-
-    out = []
-    for text in texts:
-        sentences = [s.text for s in split_sentences(text)] or [text]
-        rows = head.predict_proba(
-            encoder.encode(sentences, layers=head.layers)
-        ).tolist()
-        if head.task == "sentiment":
-            result = aggregate_sentiment(rows, head.labels)
-            # Its score is the chosen label's; the rest shares what is left.
-            rest = (1.0 - result["score"]) / (len(head.labels) - 1)
-            out.append(
-                [
-                    result["score"] if lb == result["label"] else rest
-                    for lb in head.labels
-                ]
-            )
-        else:
-            scores = aggregate_intent(rows, head.labels)["scores"]
-            out.append([scores[label] for label in head.labels])
-    return out
-
-
-def _cross_fitted_probs(logits: torch.Tensor, gold: Sequence[int]) -> list[list[float]]:
-    """Each half's probabilities with the temperature fitted on the other half."""
-    halves = [list(range(0, len(gold), 2)), list(range(1, len(gold), 2))]
-    probs: list[list[float]] = [[] for _ in gold]
-    for fit, apply in (halves, halves[::-1]):
-        t = fit_temperature(logits[fit], [gold[i] for i in fit])
-        for i, row in zip(apply, (logits[apply] / t).softmax(-1).tolist(), strict=True):
-            probs[i] = row
-    return probs
 
 
 def train_heads(
@@ -538,10 +441,10 @@ def _evaluate_emails(
     l2 = choose_l2(x_sent, y_sent, len(labels))
     w, b = fit_logistic_regression(x_sent, y_sent, len(labels), l2=l2)
     before_head = Head(task=task, labels=labels, weight=w, bias=b)
-    before = _sentence_head_probs(before_head, encoder, texts)
+    before = sentence_head_probs(before_head, encoder, texts)
     logits = head.logits(_features(encoder, texts))
     after = logits.softmax(-1).tolist()
-    calibrated = _cross_fitted_probs(logits, gold)
+    calibrated = cross_fitted_probs(logits, gold)
     english = [i for i, e in enumerate(emails) if e.language == "en"]
     out: dict[str, Any] = {"temperature": fit_temperature(logits, gold)}
     for name, subset in (("all", list(range(len(emails)))), ("en", english)):
