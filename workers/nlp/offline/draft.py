@@ -310,6 +310,13 @@ def _entities(grounding: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [e for e in grounding.get("entities") or [] if isinstance(e, Mapping)]
 
 
+def complaining(grounding: Mapping[str, Any]) -> bool:
+    """Whether the customer complains: a NEGATIVE sentiment, or no sentiment at all
+    (unknown: the draft keeps its apology rather than guess the other way)."""
+    sentiment = str(grounding.get("sentiment") or "").upper()
+    return sentiment in ("", "NEGATIVE")
+
+
 def _topic(grounding: Mapping[str, Any], answer: str) -> str:
     """What the next step is about: what the request sentence asks for first (the
     customer's words: "I demand an exchange"), else the intent the pipeline found
@@ -502,15 +509,20 @@ def compose(
     answer: str,
     intent: str,
     apology: Sequence[str],
+    sentiment: str = "",
 ) -> str:
-    """Greeting, apology, acknowledgement of the request, next step, signature."""
+    """Greeting, apology (only to a customer who complains), acknowledgement of the
+    request, next step, signature."""
     greeting = f"Dear {name}," if name else "Dear customer,"
     shop = _clean_line(shop_name, 80) or "our shop"
     lines = [f"Thank you for contacting {shop}."]
-    if apology:
+    complaint = complaining({"sentiment": sentiment})
+    if apology and complaint:
         lines.extend(apology)
-    elif intent in PROBLEM_INTENTS:
+    elif intent in PROBLEM_INTENTS and complaint:
         lines.append("We are sorry for the trouble this has caused.")
+    elif sentiment.upper() == "POSITIVE":
+        lines.append("We are glad to hear it, and we will pass your kind words on.")
     if answer:
         lines.append(f'We have noted your request: "{answer}"')
     lines.append(NEXT_STEPS.get(intent, NEXT_STEPS["other"]))
@@ -603,6 +615,7 @@ class DraftStep:
                     "summary": item.summary,
                     "entities": list(item.entities),
                     "intent": getattr(item, "intent", "") or "",
+                    "sentiment": getattr(item, "sentiment", "") or "",
                 }
                 for item in items
             ],
@@ -633,7 +646,13 @@ class DraftStep:
             g if _readable(e) else {} for e, g in zip(emails, grounding, strict=True)
         ]
         generated: list[str] = [""] * len(emails)
-        todo = [i for i, e in enumerate(emails) if _readable(e)]
+        # SmolLM2's one job is the apology: a customer who is not complaining
+        # (praise, a neutral question) gets none, generated or templated.
+        todo = [
+            i
+            for i, e in enumerate(emails)
+            if _readable(e) and complaining(grounding[i])
+        ]
         if self._lm is not None and todo:
             written = self._lm.generate(
                 [
@@ -690,6 +709,7 @@ class DraftStep:
             answer=answer,
             intent=_topic(grounding, answer),
             apology=apology,
+            sentiment=str(grounding.get("sentiment") or ""),
         )
         allowed_emails = [str(email.get("customer_email") or ""), shop_email]
         return {

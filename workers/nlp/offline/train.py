@@ -391,6 +391,7 @@ def _train_one(
     if eval_:
         x_eval = _features(encoder, [e.text for e in eval_])
         metrics["eval"] = evaluate(head, x_eval, [e.label for e in eval_])
+    head.metrics = metrics
     if eval_emails:
         metrics["emails"] = _evaluate_emails(
             head, task, eval_emails, sentences=sentences, encoder=encoder
@@ -438,7 +439,9 @@ def _evaluate_emails(
     texts = [e.text for e in emails]
     x_sent = encoder.encode([e.text for e in sentences], layers=HEAD_LAYERS)
     y_sent = torch.tensor([labels.index(e.label) for e in sentences])
-    l2 = choose_l2(x_sent, y_sent, len(labels))
+    # The first heads' L2 was cross-validated on the same sentences; the new head's
+    # choice (same grid) stands in for it, which saves a cross-validation here.
+    l2 = float(head.metrics.get("l2") or L2_GRID[1])
     w, b = fit_logistic_regression(x_sent, y_sent, len(labels), l2=l2)
     before_head = Head(task=task, labels=labels, weight=w, bias=b)
     before = sentence_head_probs(before_head, encoder, texts)

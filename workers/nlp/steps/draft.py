@@ -52,7 +52,7 @@ class DraftSpec(Step):
     label = "Reply draft"
     order = 80
     result_type = Draft
-    inputs = ("language", "answer", "summary", "entities", "intent")
+    inputs = ("language", "sentiment", "answer", "summary", "entities", "intent")
     # The language tells which language the customer gets the draft in.
     requires = ("language",)
     backends = {"causal": _generator("causal"), "chat": _generator("chat")}
@@ -74,6 +74,7 @@ class DraftSpec(Step):
         )
         answers, intents = batch.result("answer"), batch.result("intent")
         summaries, entities = batch.result("summary"), batch.result("entities")
+        sentiments = batch.result("sentiment")
         items = [
             DraftInput(
                 email=batch.analysis[i],
@@ -83,6 +84,7 @@ class DraftSpec(Step):
                 summary=(summaries[i] or {}).get("summary") or "",
                 entities=entities[i] or (),
                 intent=(intents[i] or {}).get("label") or "",
+                sentiment=str((sentiments[i] or {}).get("label") or ""),
                 language=(
                     config.analysis_language
                     if batch.on[i] == "translation"
