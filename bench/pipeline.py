@@ -35,6 +35,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 # Plain dataclasses: importing them loads no model, torch or transformers.
+from workers.contract import email_input  # noqa: E402
 from workers.nlp.pipeline import PipelineConfig  # noqa: E402
 
 SAMPLES = REPO / "samples"
@@ -58,12 +59,7 @@ def read_samples(folder: Path) -> list[dict[str, str]]:
             text = ""  # a malformed sample: the pipeline must cope with no text
         name, address = email.utils.parseaddr(str(message.get("From", "")))
         emails.append(
-            {
-                "text": str(text),
-                "subject": str(message.get("Subject", "")),
-                "customer_name": name,
-                "customer_email": address,
-            }
+            email_input(str(text), str(message.get("Subject", "")), name, address)
         )
     return emails
 

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -155,7 +154,7 @@ def message_triage_release(
             transaction.on_commit(lambda: [message_enqueue_triage(pk) for pk in extras])
 
 
-def analysis_save(*, message_id: int, results: dict[str, dict[str, Any]]) -> Message:
+def analysis_save(*, message_id: int, results: contract.Outcomes) -> Message:
     """Store one message's step results (plain dicts from workers.nlp).
 
     Idempotent: a rerun replaces the rows of the steps it ran.
@@ -218,7 +217,7 @@ PRIORITIES = {
 }
 
 
-def _ticket_apply(ticket: Ticket, results: dict[str, dict[str, Any]]) -> None:
+def _ticket_apply(ticket: Ticket, results: contract.Outcomes) -> None:
     """Copy the latest message's labels onto its ticket (list filters, ordering)."""
 
     fields = []
@@ -226,7 +225,7 @@ def _ticket_apply(ticket: Ticket, results: dict[str, dict[str, Any]]) -> None:
         ticket.sentiment_label = str(sentiment["label"])[:32]
         ticket.sentiment_score = float(sentiment["score"])
         fields += ["sentiment_label", "sentiment_score"]
-    if language := (contract.language_of(results) or {}).get("language"):
+    if language := (contract.language_of(results) or {"language": None})["language"]:
         ticket.language = str(language)[:16]
         fields.append("language")
     not_analysed = contract.not_analysed_of(results)

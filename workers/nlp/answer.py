@@ -10,8 +10,9 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
+from workers.contract import Answer
 from workers.nlp.cache import load_once
 from workers.nlp.device import load_pretrained, revision_of
 from workers.nlp.generation import CausalGenerator
@@ -23,14 +24,6 @@ if TYPE_CHECKING:
     from transformers import BatchEncoding
 
 QUESTION = "What does the customer want?"
-
-
-class Answer(TypedDict):
-    question: str
-    answer: str
-    score: float
-    start: int
-    end: int
 
 
 @dataclass
@@ -228,14 +221,6 @@ class AnswerStep:
         return start_char, end_char
 
 
-class ChatAnswer(TypedDict):
-    question: str
-    answer: str
-    score: float | None
-    start: int | None
-    end: int | None
-
-
 class ChatAnswerStep:
     """ "What does the customer want?" answered by an instruction model.
 
@@ -269,8 +254,8 @@ class ChatAnswerStep:
 
     def __call__(
         self, texts: list[str], *, batch_size: int | None = None
-    ) -> list[ChatAnswer]:
-        results: list[ChatAnswer] = [
+    ) -> list[Answer]:
+        results: list[Answer] = [
             {
                 "question": self.question,
                 "answer": "",

@@ -29,7 +29,7 @@ def load_once(key: tuple[Hashable, ...], factory: Callable[[], T]) -> T:
     """
     found = _loaded.get(key)
     if found is not None:
-        return found  # type: ignore[no-any-return]
+        return found
     with _lock:
         found = _loaded.get(key)
         if found is None:
@@ -42,7 +42,7 @@ def load_once(key: tuple[Hashable, ...], factory: Callable[[], T]) -> T:
                 getattr(found, "revision", None),
                 time.perf_counter() - started,
             )
-        return found  # type: ignore[no-any-return]
+        return found
 
 
 def clear_cache() -> None:

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
+from workers.contract import Entity
 from workers.nlp.device import load_pretrained, revision_of
 from workers.nlp.tinymark import is_tiny
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
-
-
-class Entity(TypedDict):
-    label: str
-    text: str
-    start: int
-    end: int
-    score: float
 
 
 class EntitiesStep:

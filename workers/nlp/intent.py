@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypedDict
 
+from workers.contract import Intent
 from workers.nlp.device import load_pretrained, revision_of
 from workers.nlp.generation import special_strings
 from workers.nlp.text import special_token_pattern, strip_special
@@ -21,12 +21,6 @@ DEFAULT_INTENT_LABELS: tuple[str, ...] = (
     "other",
 )
 HYPOTHESIS_TEMPLATE = "The customer writes about {}."
-
-
-class Intent(TypedDict):
-    label: str | None
-    score: float
-    scores: dict[str, float]
 
 
 class IntentStep:

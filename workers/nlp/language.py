@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
-from typing import TypedDict
 
+from workers.contract import Language
 from workers.nlp.cache import load_once
 
 DETECTOR = "lingua"
@@ -22,12 +22,6 @@ DEFAULT_LANGUAGES: tuple[str, ...] = ("en", "de", "fr", "es", "it", "nl", "pt", 
 # Detection reads the opening of a mail: enough to decide, and a long quoted
 # thread in another language below it does not outvote the new message.
 MAX_CHARS = 2000
-
-
-class Language(TypedDict):
-    language: str | None
-    confidence: float
-    detector: str
 
 
 class LanguageStep:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import os
 import pkgutil
 from collections.abc import Mapping
@@ -145,7 +146,8 @@ def build_offline(step: str, setting: str, config: PipelineConfig | None = None)
             f"no offline model for step {step!r}; offline steps: "
             + ", ".join(s.name for s in specs() if s.offline)
         )
-    return type(spec).offline(setting, config or PipelineConfig(models={}))  # type: ignore[misc]
+    loader = inspect.getattr_static(spec, "offline")
+    return loader(setting, config or PipelineConfig(models={}))
 
 
 # The steps whose runner ``get_step`` builds from a model alone (plain texts in).

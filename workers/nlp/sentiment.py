@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
-
+from workers.contract import Sentiment
 from workers.nlp.device import load_pretrained, revision_of
 from workers.nlp.tinymark import is_tiny
-
-
-class Sentiment(TypedDict):
-    label: str
-    score: float
 
 
 class SentimentStep:

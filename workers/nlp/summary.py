@@ -7,19 +7,13 @@ replacement. Short mail is not summarised: it is its own summary.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypedDict
 
+from workers.contract import Summary
 from workers.nlp.cache import load_once
 from workers.nlp.generation import CausalGenerator, Seq2SeqGenerator
 from workers.nlp.text import DATA_NOTICE, fence, language_name, word_count
 
 BACKENDS = ("seq2seq", "chat")
-
-
-class Summary(TypedDict):
-    summary: str
-    skipped: bool
-    reason: str | None
 
 
 class SummaryStep:

@@ -27,6 +27,9 @@ _ABBREVIATIONS = frozenset(
         *("e.g", "i.e", "etc", "vs", "cf", "mr", "mrs", "ms", "dr", "prof", "st"),
         *("no", "nr", "z.b", "bzw", "ca", "usw", "evtl", "ggf", "inkl"),
         *("mme", "mlle", "p.ex"),
+        *("a.m", "p.m", "approx", "incl", "ref", "tel"),
+        *("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept"),
+        *("oct", "nov", "dec"),
     }
 )
 _WHITESPACE = re.compile(r"\s+")
@@ -39,12 +42,15 @@ class Segment(NamedTuple):
     end: int
 
 
-def split_segments(text: str, max_chars: int = MAX_SEGMENT_CHARS) -> list[Segment]:
+def split_segments(
+    text: str, max_chars: int = MAX_SEGMENT_CHARS, *, short_lines: bool = True
+) -> list[Segment]:
     """Sentence-like spans of ``text``, in order, without surrounding whitespace.
 
     A simple, predictable regex splitter (no model): a whitespace run is a boundary
     when it holds a blank line, follows sentence-final punctuation (not after a
-    number or a common abbreviation), or is a line break after a short line. Spans
+    number or a common abbreviation), or is a line break after a short line
+    (``short_lines``; off, a sign-off such as "Thanks,\\nAnna" stays one). Spans
     longer than ``max_chars`` are cut at the last space (preferably after a comma)
     before the limit. ``join_segments`` puts translated pieces back between the
     original separators, so paragraphs survive translation.
@@ -55,7 +61,7 @@ def split_segments(text: str, max_chars: int = MAX_SEGMENT_CHARS) -> list[Segmen
         return []
     spans: list[Segment] = []
     for match in _WHITESPACE.finditer(text, start, content_end):
-        if _is_boundary(text, match.start(), match.group()):
+        if _is_boundary(text, match.start(), match.group(), short_lines):
             spans.append(Segment(start, match.start()))
             start = match.end()
     spans.append(Segment(start, content_end))
@@ -65,7 +71,7 @@ def split_segments(text: str, max_chars: int = MAX_SEGMENT_CHARS) -> list[Segmen
     return [s for s in result if text[s.start : s.end].strip()]
 
 
-def _is_boundary(text: str, ws_start: int, whitespace: str) -> bool:
+def _is_boundary(text: str, ws_start: int, whitespace: str, short_lines: bool) -> bool:
     if whitespace.count("\n") >= 2:
         return True
     before = text[:ws_start]
@@ -75,7 +81,7 @@ def _is_boundary(text: str, ws_start: int, whitespace: str) -> bool:
             return True
         word = stripped[:-1].rsplit(None, 1)[-1] if stripped[:-1].strip() else ""
         return not (word.isdigit() or word.lower() in _ABBREVIATIONS or len(word) == 1)
-    if "\n" in whitespace:
+    if short_lines and "\n" in whitespace:
         line = before.rsplit("\n", 1)[-1]
         return len(line.strip()) < SHORT_LINE_CHARS
     return False

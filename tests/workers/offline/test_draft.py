@@ -9,9 +9,9 @@ from workers.nlp.offline.draft import (
     PROMPT_VERSION,
     DraftStep,
     build_prompt,
-    sanitise,
     validate_generated,
 )
+from workers.nlp.scrub import scrub
 
 ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 LINK = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
@@ -91,8 +91,10 @@ def test_sanitise_keeps_only_allowed_addresses():
         "Write to support@example-shop.test or bob@example.com, see "
         "www.example.org and https://x.example/y; you are ann@example.net."
     )
-    out = sanitise(
-        text, allowed_emails=["support@example-shop.test", "ann@example.net"]
+    out = scrub(
+        text,
+        allowed_emails=["support@example-shop.test", "ann@example.net"],
+        link_domains=["example-shop.test"],
     )
     assert "support@example-shop.test" in out
     assert "ann@example.net" in out
@@ -246,3 +248,28 @@ def test_smollm2_generates_and_drafts_stay_grounded(smollm2_step):
     assert_grounded(draft, INJECTION)
     assert "Carol" not in draft["text"]
     assert draft["text"].startswith("Dear Mallory,")
+
+
+@pytest.mark.parametrize("sentiment", ["POSITIVE", "NEUTRAL"])
+def test_no_apology_to_a_customer_who_is_not_complaining(sentiment):
+    # Issue 13: a thank-you for an early, flawless delivery got "we are sorry for
+    # the damaged item". Whatever the intent, only a complaint gets an apology.
+    from workers.nlp.draft import DraftInput, DraftSettings
+    from workers.nlp.offline.draft import DraftStep as OfflineDraftStep
+
+    step = OfflineDraftStep("template")
+    item = DraftInput(
+        email="The parcel came a day early and everything was perfect. Thank you!",
+        customer_name="Priya",
+        customer_email="priya@example.org",
+        intent="damaged",
+        sentiment=sentiment,
+    )
+    (text,) = step([item], DraftSettings(shop_name="Example Shop"))
+    assert "sorry" not in text.lower() and "apolog" not in text.lower()
+    assert text.startswith("Dear Priya,")
+    if sentiment == "POSITIVE":
+        assert "glad to hear it" in text
+    complaint = DraftInput(**{**item.__dict__, "sentiment": "NEGATIVE"})
+    (text,) = step([complaint], DraftSettings(shop_name="Example Shop"))
+    assert "We are sorry" in text

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from triage.mime import parse_email
 from triage.quoting import strip_quoted
+from workers import contract
 
 
 class Command(BaseCommand):
@@ -27,12 +28,12 @@ class Command(BaseCommand):
         from workers.nlp import run_pipeline
 
         parsed = parse_email(file.read_bytes())
-        email = {
-            "text": strip_quoted(parsed.text_body),
-            "subject": parsed.subject,
-            "customer_name": parsed.from_name,
-            "customer_email": parsed.from_address,
-        }
+        email = contract.email_input(
+            strip_quoted(parsed.text_body),
+            parsed.subject,
+            parsed.from_name,
+            parsed.from_address,
+        )
         outcome = run_pipeline([email], pipeline_config())[0]
         report = {
             "file": str(file),

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TypedDict
 
+from workers.contract import Answer, Summary
 from workers.nlp.offline.embeddings import PACKAGE, MiniLMEncoder, get_encoder
 from workers.nlp.offline.sentences import Sentence, split_sentences
 
@@ -47,20 +47,6 @@ SUMMARY_MIN_CHARS = 400
 SUMMARY_MIN_SENTENCES = 4
 # Greetings and sign-offs are central to nothing and never summarise.
 SUMMARY_MIN_WORDS = 4
-
-
-class Answer(TypedDict):
-    question: str
-    answer: str
-    score: float
-    start: int
-    end: int
-
-
-class Summary(TypedDict):
-    summary: str
-    skipped: bool
-    reason: str | None
 
 
 class _SelectStep:

@@ -49,7 +49,7 @@ class AnswerSpec(Step):
     result_type = Answer
     backends = {"extractive": _extractive, "chat": _chat}
     offline = _offline
-    tiny_builder = "workers.nlp_testing.tiny:build_answer"
+    tiny_builder = "workers.nlp_testing.tiny_encoders:build_answer"
 
 
 STEP = AnswerSpec()

@@ -15,6 +15,7 @@ the default ``run`` is transformers' Pipeline shape, batch-first:
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -143,8 +144,10 @@ class Step:
     backends: ClassVar[Mapping[str, Loader]] = {}
     # Backends served by the shared instruction model (models["chat"]).
     chat_backends: ClassVar[frozenset[str]] = frozenset({"chat"})
-    # Serves ``offline:...`` model settings (workers.nlp.offline, DESIGN §8).
-    offline: ClassVar[Loader | None] = None
+    # Serves ``offline:...`` model settings (workers.nlp.offline, DESIGN §8): a
+    # Loader, or None. Typed Any: a function stored on the class would bind as a
+    # method through the instance, so it is read with inspect.getattr_static.
+    offline: ClassVar[Any] = None
     # "module:function" writing a tiny random model of this step into a directory
     # (tests, benchmarks; never imported by the runtime).
     tiny_builder: ClassVar[str | None] = None
@@ -212,7 +215,9 @@ class Step:
         if model.strip().startswith(OFFLINE_PREFIX):
             if self.offline is None:
                 raise OfflineSpecError(f"no offline model for step {self.name!r}")
-            return type(self).offline(model, config)  # type: ignore[misc]
+            # The loader as written in the class, not bound to this instance.
+            loader: Loader = inspect.getattr_static(self, "offline")
+            return loader(model, config)
         loader = self.backends[self.backend(config)]
         return loader(model, config)
 

@@ -57,7 +57,7 @@ class DraftSpec(Step):
     requires = ("language",)
     backends = {"causal": _generator("causal"), "chat": _generator("chat")}
     offline = _offline
-    tiny_builder = "workers.nlp_testing.tiny:build_draft"
+    tiny_builder = "workers.nlp_testing.tiny_generators:build_draft"
 
     def run(self, batch: Batch) -> list[Partial]:
         from workers.nlp.draft import PROMPT_VERSION, DraftInput, DraftSettings

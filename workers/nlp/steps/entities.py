@@ -38,7 +38,7 @@ class EntitiesSpec(Step):
     result_type = list[Entity]
     backends = {"hub": _hub}
     offline = _offline
-    tiny_builder = "workers.nlp_testing.tiny:build_entities"
+    tiny_builder = "workers.nlp_testing.tiny_encoders:build_entities"
 
 
 STEP = EntitiesSpec()

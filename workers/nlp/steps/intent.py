@@ -44,7 +44,7 @@ class IntentSpec(Step):
     inputs = ("sentiment",)
     backends = {"zero-shot": _zero_shot}
     offline = _offline
-    tiny_builder = "workers.nlp_testing.tiny:build_intent"
+    tiny_builder = "workers.nlp_testing.tiny_generators:build_intent"
 
     def postprocess(self, batch: Batch, results: list[Any]) -> list[Any]:
         sentiments = batch.result("sentiment")

@@ -37,7 +37,7 @@ class SentimentSpec(Step):
     result_type = Sentiment
     backends = {"hub": _hub}
     offline = _offline
-    tiny_builder = "workers.nlp_testing.tiny:build_sentiment"
+    tiny_builder = "workers.nlp_testing.tiny_encoders:build_sentiment"
 
 
 STEP = SentimentSpec()

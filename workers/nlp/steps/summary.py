@@ -50,7 +50,7 @@ class SummarySpec(Step):
     result_type = Summary
     backends = {"seq2seq": _generator("seq2seq"), "chat": _generator("chat")}
     offline = _offline
-    tiny_builder = "workers.nlp_testing.tiny:build_summary"
+    tiny_builder = "workers.nlp_testing.tiny_generators:build_summary"
 
     def forward(self, runner: Any, items: list[Any], batch: Batch) -> list[Any]:
         # The summary step batches by its own batch_size (set from the config).

@@ -45,7 +45,7 @@ class TranslationSpec(Step):
     # Offline settings (offline:apertium@{src}-{tgt}) are served per pair by the
     # translator itself, whatever the backend.
     backends = {"seq2seq": _load, "chat": _load}
-    tiny_builder = "workers.nlp_testing.tiny:build_translation"
+    tiny_builder = "workers.nlp_testing.tiny_generators:build_translation"
 
     def load(self, config: PipelineConfig) -> Any:
         # The translator resolves a model per language pair; a missing setting
@@ -104,7 +104,7 @@ def _ran(translated: Translated) -> bool:
     return (
         translated.error is None
         and bool(translated.result)
-        and not (translated.result or {}).get("skipped")
+        and not (translated.result or {"skipped": False})["skipped"]
     )
 
 

@@ -1,0 +1,192 @@
+"""Agents and approvers: create, edit, approve or reject a reply draft (each
+transition under `select_for_update`, see triage.services.replies)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from triage.models import ReplyDraft, Ticket
+from triage.services.reply_common import (
+    EDITABLE,
+    PERM_ADD,
+    PERM_APPROVE,
+    PERM_EDIT,
+    REASON_MAX_CHARS,
+    TEXT_MAX_CHARS,
+    ReplyRefused,
+    User,
+    _audit,
+    _locked,
+    _require,
+)
+from triage.services.reply_composition import _reply_parent, reply_compose
+from triage.services.reply_sending import reply_enqueue_send
+
+logger = logging.getLogger(__name__)
+
+
+def reply_create(
+    *, ticket_id: int, user: User, text: str, text_customer_language: str = ""
+) -> ReplyDraft:
+    """An agent writes a reply from scratch (no model draft, or a better idea)."""
+    _require(user, PERM_ADD)
+    text, text_customer_language = _clean_texts(text, text_customer_language)
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+        parent = _reply_parent(ticket, None)
+        draft = ReplyDraft.objects.create(
+            ticket=ticket,
+            in_reply_to_message=parent,
+            text=text,
+            text_customer_language=text_customer_language,
+            customer_language=ticket.language,
+            created_by=ReplyDraft.Author.AGENT,
+            author=user,
+        )
+        _audit(ticket, user, "reply_created", draft=draft.pk, chars=len(text))
+    return draft
+
+
+def reply_edit(
+    *, draft_id: int, user: User, text: str, text_customer_language: str = ""
+) -> ReplyDraft:
+    """Save an agent's edit. A rejected draft goes back to `drafted` for review.
+
+    Setting `author` also tells a re-run triage not to overwrite this draft.
+    """
+    _require(user, PERM_EDIT)
+    text, text_customer_language = _clean_texts(text, text_customer_language)
+    with transaction.atomic():
+        draft = _locked(draft_id)
+        if draft.status not in EDITABLE:
+            raise ReplyRefused(
+                f"This draft is {draft.get_status_display().lower()} and can no "
+                "longer be edited."
+            )
+        changed = [
+            name
+            for name, value in (
+                ("text", text),
+                ("text_customer_language", text_customer_language),
+            )
+            if getattr(draft, name) != value
+        ]
+        if not changed and draft.status == ReplyDraft.Status.DRAFTED:
+            return draft
+        previous = {name: getattr(draft, name) for name in changed}
+        previous_status = draft.status
+        draft.text = text
+        draft.text_customer_language = text_customer_language
+        draft.author = user
+        draft.status = ReplyDraft.Status.DRAFTED
+        draft.rejected_reason = ""
+        draft.save()
+        _audit(
+            draft.ticket,
+            user,
+            "reply_edited",
+            draft=draft.pk,
+            fields=changed,
+            previous=previous,
+            previous_status=previous_status,
+        )
+    return draft
+
+
+def reply_approve(
+    *, draft_id: int, user: User, version: str | None = None
+) -> ReplyDraft:
+    """Approve a draft for sending; the send is enqueued once, after commit.
+
+    Idempotent: approving an approved, sending or sent draft changes nothing and
+    enqueues nothing (a double click, or two approvers at once). `version` is what
+    the approver saw (`reply_version`); a draft edited since is refused so nobody
+    approves text they have not read. A failed send can be approved again: it
+    re-sends with the same Message-ID.
+    """
+    _require(user, PERM_APPROVE)
+    with transaction.atomic():
+        draft = _locked(draft_id)
+        if draft.status in (
+            ReplyDraft.Status.APPROVED,
+            ReplyDraft.Status.SENDING,
+            ReplyDraft.Status.SENT,
+        ):
+            logger.info(
+                "Draft %s is already %s; approve ignored", draft.pk, draft.status
+            )
+            return draft
+        if draft.status not in (ReplyDraft.Status.DRAFTED, ReplyDraft.Status.FAILED):
+            raise ReplyRefused(
+                "A rejected draft must be edited (and so reviewed again) first."
+            )
+        if version is not None and version != reply_version(draft):
+            raise ReplyRefused(
+                "The draft was changed since you opened it. Read it again, then "
+                "approve."
+            )
+        if not draft.text.strip():
+            raise ReplyRefused("An empty reply cannot be approved.")
+        # Refuse unsafe headers now, where the approver sees why; the send checks
+        # again.
+        reply_compose(draft)
+        resend = draft.status == ReplyDraft.Status.FAILED
+        draft.status = ReplyDraft.Status.APPROVED
+        draft.approved_by = user
+        draft.approved_at = timezone.now()
+        draft.rejected_reason = ""
+        draft.save()
+        _audit(
+            draft.ticket,
+            user,
+            "reply_approved",
+            draft=draft.pk,
+            version=reply_version(draft),
+            resend=resend,
+        )
+        draft_pk = draft.pk
+        transaction.on_commit(lambda: reply_enqueue_send(draft_pk))
+    return draft
+
+
+def reply_reject(*, draft_id: int, user: User, reason: str) -> ReplyDraft:
+    reason = (reason or "").strip()
+    _require(user, PERM_APPROVE)
+    if not reason:
+        raise ReplyRefused("Say why the draft is rejected.")
+    if len(reason) > REASON_MAX_CHARS:
+        raise ReplyRefused(f"Keep the reason under {REASON_MAX_CHARS} characters.")
+    with transaction.atomic():
+        draft = _locked(draft_id)
+        if draft.status not in (ReplyDraft.Status.DRAFTED, ReplyDraft.Status.FAILED):
+            raise ReplyRefused(
+                f"A draft that is {draft.get_status_display().lower()} cannot be "
+                "rejected."
+            )
+        draft.status = ReplyDraft.Status.REJECTED
+        draft.rejected_reason = reason
+        draft.save()
+        _audit(draft.ticket, user, "reply_rejected", draft=draft.pk, reason=reason)
+    return draft
+
+
+def reply_version(draft: ReplyDraft) -> str:
+    """A short fingerprint of the texts an approver reads."""
+    payload = f"{draft.text}\x00{draft.text_customer_language}".encode()
+    return hashlib.sha256(payload).hexdigest()[:16]
+
+
+def _clean_texts(text: str, text_customer_language: str) -> tuple[str, str]:
+    text = (text or "").replace("\r\n", "\n").strip()
+    text_customer_language = (
+        (text_customer_language or "").replace("\r\n", "\n").strip()
+    )
+    if not text:
+        raise ReplyRefused("The reply text cannot be empty.")
+    if max(len(text), len(text_customer_language)) > TEXT_MAX_CHARS:
+        raise ReplyRefused(f"Keep the reply under {TEXT_MAX_CHARS} characters.")
+    return text, text_customer_language

