@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
+    from workers.nlp.offline.embeddings import MiniLMEncoder
     from workers.nlp.offline.head_files import Head
 
 # Temperatures tried when calibrating (logits / T); NLL picks one.
@@ -96,7 +97,7 @@ def sentence_head_probs(
     head: Head, encoder: Any, texts: list[str]
 ) -> list[list[float]]:
     """The first heads' email reading: per-sentence probabilities aggregated."""
-    from workers.nlp.offline.heads import aggregate_intent, aggregate_sentiment
+    from workers.nlp.offline.aggregate import aggregate_intent, aggregate_sentiment
     from workers.nlp.offline.sentences import split_sentences
 
     out = []
@@ -130,3 +131,63 @@ def cross_fitted_probs(logits: torch.Tensor, gold: Sequence[int]) -> list[list[f
         for i, row in zip(apply, (logits[apply] / t).softmax(-1).tolist(), strict=True):
             probs[i] = row
     return probs
+
+
+def evaluate(head: Head, x: torch.Tensor, gold: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, confusion matrix (rows gold, columns predicted), per-class P/R/F1."""
+    labels = list(head.labels)
+    pred = [labels[i] for i in head.predict_proba(x).argmax(-1).tolist()]
+    index = {label: i for i, label in enumerate(labels)}
+    confusion = [[0] * len(labels) for _ in labels]
+    for g, p in zip(gold, pred, strict=True):
+        confusion[index[g]][index[p]] += 1
+    per_class = {}
+    for i, label in enumerate(labels):
+        tp = confusion[i][i]
+        support = sum(confusion[i])
+        predicted = sum(row[i] for row in confusion)
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+        per_class[label] = {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "support": support,
+        }
+    correct = sum(confusion[i][i] for i in range(len(labels)))
+    return {
+        "accuracy": round(correct / len(gold), 4) if gold else None,
+        "n": len(gold),
+        "labels": labels,
+        "confusion": confusion,
+        "per_class": per_class,
+    }
+
+
+def format_confusion(metrics: dict[str, Any]) -> str:
+    """The confusion matrix as a fixed-width table (rows gold, columns predicted)."""
+    labels = metrics["labels"]
+    width = max(7, *(len(label) for label in labels)) + 1
+    lines = ["gold \\ predicted".ljust(width) + "".join(x.rjust(width) for x in labels)]
+    for label, row in zip(labels, metrics["confusion"], strict=True):
+        lines.append(label.ljust(width) + "".join(str(n).rjust(width) for n in row))
+    return "\n".join(lines)
+
+
+class CachedEncoder:
+    """Encodes each distinct text once (sentences recur across the features)."""
+
+    def __init__(self, encoder: MiniLMEncoder) -> None:
+        self.encoder = encoder
+        self.cache: dict[tuple[str, tuple[int, ...]], Any] = {}
+
+    def encode(self, texts: list[str], *, layers: tuple[int, ...], **kw: Any) -> Any:
+        import torch
+
+        todo = sorted({t for t in texts if (t, layers) not in self.cache})
+        if todo:
+            done = self.encoder.encode(todo, layers=layers, **kw)
+            for text, row in zip(todo, done, strict=True):
+                self.cache[(text, layers)] = row
+        return torch.stack([self.cache[(t, layers)] for t in texts])

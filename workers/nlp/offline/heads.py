@@ -22,6 +22,12 @@ from typing import TYPE_CHECKING
 
 from workers.contract import Intent, Sentiment
 from workers.nlp.cache import load_once as once
+from workers.nlp.offline.aggregate import (
+    NEGATIVE_THRESHOLD,
+    OTHER_WEIGHT_FLOOR,
+    aggregate_intent,
+    aggregate_sentiment,
+)
 from workers.nlp.offline.embeddings import PACKAGE, MiniLMEncoder, get_encoder
 from workers.nlp.offline.head_files import (
     HEAD_LAYERS,
@@ -51,6 +57,8 @@ __all__ = [
     "HEAD_LAYERS",
     "INTENT_LABELS",
     "LABELLED_DATA",
+    "NEGATIVE_THRESHOLD",
+    "OTHER_WEIGHT_FLOOR",
     "REPO",
     "SENTIMENT_LABELS",
     "TASKS",
@@ -58,6 +66,8 @@ __all__ = [
     "HeadMissing",
     "IntentHeadStep",
     "SentimentHeadStep",
+    "aggregate_intent",
+    "aggregate_sentiment",
     "default_heads_dir",
     "ensure_heads",
     "get_head",
@@ -65,13 +75,6 @@ __all__ = [
     "load_head",
     "save_head",
 ]
-
-# One confidently negative sentence makes the email negative (see
-# aggregate_sentiment).
-NEGATIVE_THRESHOLD = 0.5
-# Weight floor for sentences that are all "other" (greetings, sign-offs), so an
-# email made only of them still gets a distribution.
-OTHER_WEIGHT_FLOOR = 0.05
 
 
 def ensure_heads(heads_dir: str | Path, *, auto_train: bool = True) -> None:
@@ -104,55 +107,6 @@ def get_head(heads_dir: str | Path, task: str, *, auto_train: bool = True) -> He
         return load_head(head_path(heads_dir, task))
 
     return once(("offline", "head", str(Path(heads_dir).resolve()), task), load)
-
-
-def aggregate_sentiment(
-    probs: Sequence[Sequence[float]], labels: Sequence[str] = SENTIMENT_LABELS
-) -> Sentiment:
-    """An email's sentiment from its sentences' probabilities.
-
-    The most negative sentence decides when it is confidently negative: one
-    complaint makes a complaint, whatever courtesy surrounds it ("Thanks in
-    advance", a friendly greeting), and triage would rather over-flag an unhappy
-    customer than average them away. Otherwise the mean over sentences decides.
-    """
-    if not probs:
-        raise ValueError("no sentence probabilities to aggregate")
-    if "NEGATIVE" in labels:
-        neg = labels.index("NEGATIVE")
-        worst = max(row[neg] for row in probs)
-        if worst >= NEGATIVE_THRESHOLD:
-            return {"label": "NEGATIVE", "score": float(worst)}
-    mean = [sum(row[k] for row in probs) / len(probs) for k in range(len(labels))]
-    best = max(range(len(labels)), key=mean.__getitem__)
-    return {"label": labels[best], "score": float(mean[best])}
-
-
-def aggregate_intent(
-    probs: Sequence[Sequence[float]], labels: Sequence[str] = INTENT_LABELS
-) -> Intent:
-    """An email's intent: the sentences' distributions, each weighted by how much
-    it is about a support matter at all (1 - P(other)).
-
-    Greetings, sign-offs and context ("I bought a kettle last month") then barely
-    count, and the request or problem sentences decide; an email made only of
-    "other" sentences stays "other".
-    """
-    if not probs:
-        raise ValueError("no sentence probabilities to aggregate")
-    other = labels.index("other") if "other" in labels else None
-    weights = [
-        1.0 if other is None else max(1.0 - row[other], OTHER_WEIGHT_FLOOR)
-        for row in probs
-    ]
-    total = sum(weights)
-    scores = {
-        label: float(sum(w * row[k] for w, row in zip(weights, probs, strict=True)))
-        / total
-        for k, label in enumerate(labels)
-    }
-    best = max(scores, key=scores.__getitem__)
-    return {"label": best, "score": scores[best], "scores": scores}
 
 
 class _HeadStep:

@@ -9,14 +9,10 @@ but is a 50 MB dependency (plus scipy) for a 20-line fit torch already covers. T
 L2 strength is picked by cross-validation on the training split only: the eval
 split is never seen before the final evaluation.
 
-The heads shipped read whole emails (``features.email_features``) and are trained on
-the labelled sentences (each read as a one-sentence email) plus the labelled whole
-emails (``support_emails.jsonl``). They are evaluated on whole emails written apart
-from both (``support_emails_eval.jsonl``), against the first, sentence-level heads
-with their aggregation rules ("before"), with per-class precision/recall and the
-expected calibration error; the temperature that scales their logits is fitted on
-those evaluation emails (the figure reported for it is cross-fitted: each half's
-ECE with the temperature fitted on the other half).
+The heads read whole emails (``features.email_features``), trained on the sentences
+(each a one-sentence email) plus ``support_emails.jsonl``; they are evaluated on
+whole emails written apart (``support_emails_eval.jsonl``) against the first,
+sentence-level heads, and temperature-scaled on them (``evaluate.py``).
 """
 
 from __future__ import annotations
@@ -32,8 +28,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from workers.nlp.offline.embeddings import PACKAGE, MiniLMEncoder, get_encoder
 from workers.nlp.offline.evaluate import (
+    CachedEncoder,
     cross_fitted_probs,
     email_metrics,
+    evaluate,
     fit_temperature,
     sentence_head_probs,
 )
@@ -232,66 +230,6 @@ def _folds(labels: Sequence[int], k: int) -> list[int]:
     return out
 
 
-def evaluate(head: Head, x: torch.Tensor, gold: Sequence[str]) -> dict[str, Any]:
-    """Accuracy, confusion matrix (rows gold, columns predicted), per-class P/R/F1."""
-    labels = list(head.labels)
-    pred = [labels[i] for i in head.predict_proba(x).argmax(-1).tolist()]
-    index = {label: i for i, label in enumerate(labels)}
-    confusion = [[0] * len(labels) for _ in labels]
-    for g, p in zip(gold, pred, strict=True):
-        confusion[index[g]][index[p]] += 1
-    per_class = {}
-    for i, label in enumerate(labels):
-        tp = confusion[i][i]
-        support = sum(confusion[i])
-        predicted = sum(row[i] for row in confusion)
-        precision = tp / predicted if predicted else 0.0
-        recall = tp / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
-        per_class[label] = {
-            "precision": round(precision, 4),
-            "recall": round(recall, 4),
-            "f1": round(f1, 4),
-            "support": support,
-        }
-    correct = sum(confusion[i][i] for i in range(len(labels)))
-    return {
-        "accuracy": round(correct / len(gold), 4) if gold else None,
-        "n": len(gold),
-        "labels": labels,
-        "confusion": confusion,
-        "per_class": per_class,
-    }
-
-
-def format_confusion(metrics: dict[str, Any]) -> str:
-    """The confusion matrix as a fixed-width table (rows gold, columns predicted)."""
-    labels = metrics["labels"]
-    width = max(7, *(len(label) for label in labels)) + 1
-    lines = ["gold \\ predicted".ljust(width) + "".join(x.rjust(width) for x in labels)]
-    for label, row in zip(labels, metrics["confusion"], strict=True):
-        lines.append(label.ljust(width) + "".join(str(n).rjust(width) for n in row))
-    return "\n".join(lines)
-
-
-class _CachedEncoder:
-    """Encodes each distinct text once (sentences recur across the features)."""
-
-    def __init__(self, encoder: MiniLMEncoder) -> None:
-        self.encoder = encoder
-        self.cache: dict[tuple[str, tuple[int, ...]], Any] = {}
-
-    def encode(self, texts: list[str], *, layers: tuple[int, ...], **kw: Any) -> Any:
-        import torch
-
-        todo = sorted({t for t in texts if (t, layers) not in self.cache})
-        if todo:
-            done = self.encoder.encode(todo, layers=layers, **kw)
-            for text, row in zip(todo, done, strict=True):
-                self.cache[(text, layers)] = row
-        return torch.stack([self.cache[(t, layers)] for t in texts])
-
-
 def _features(encoder: Any, texts: list[str]) -> torch.Tensor:
     from workers.nlp.offline.features import email_features
 
@@ -325,7 +263,7 @@ def train_heads(
         else []
     )
     sources = [Path(p).name for p in (labelled_path, emails_path) if p and rows]
-    cached = _CachedEncoder(encoder or get_encoder())
+    cached = CachedEncoder(encoder or get_encoder())
     bar = progress(len(tasks)) if progress else None
     results: dict[str, TrainResult] = {}
     try:
@@ -363,7 +301,7 @@ def _train_one(
     *,
     sentences: list[Example],
     eval_emails: Sequence[EvalEmail],
-    encoder: _CachedEncoder,
+    encoder: CachedEncoder,
     heads_dir: Path,
     trained_on: str,
 ) -> TrainResult:
@@ -425,7 +363,7 @@ def _evaluate_emails(
     emails: Sequence[EvalEmail],
     *,
     sentences: list[Example],
-    encoder: _CachedEncoder,
+    encoder: CachedEncoder,
 ) -> dict[str, Any]:
     """Before (the sentence-level head and its aggregation, trained on the
     sentences alone), after (this head, T=1) and calibrated (cross-fitted T), on

@@ -159,6 +159,7 @@ def translate_drafts(
             if customer[i] != agent
             else None
         )
+        source = _customer_language_source(done, i, customer[i], customer_text)
         drafts.append(
             {
                 # Falls back to the analysis-language draft, with the error.
@@ -168,7 +169,8 @@ def translate_drafts(
                 "backend": backends[i] if backends else STEP.backend(config),
                 "prompt_version": prompt_version or PROMPT_VERSION,
                 "translation_error": "; ".join(errors) or None,
-                **_customer_language_source(done, i, customer[i], customer_text),
+                "customer_language_model": source[0],
+                "customer_language_via": source[1],
             }
         )
     return drafts
@@ -179,16 +181,13 @@ def _customer_language_source(
     i: int,
     language: str,
     text: str | None,
-) -> dict[str, Any]:
-    """Which model made the customer-language draft and through which pivot: an
-    approver must be told when a reply went through a third language."""
+) -> tuple[str, str | None]:
+    """(model, pivot) that made the customer-language draft: an approver must be
+    told when a reply went through a third language."""
     translated = done.get((i, language))
     if text is None or translated is None or translated.result is None:
-        return {"customer_language_model": "", "customer_language_via": None}
-    return {
-        "customer_language_model": translated.model,
-        "customer_language_via": translated.result.get("via"),
-    }
+        return "", None
+    return translated.model, translated.result.get("via")
 
 
 def _version(
