@@ -172,10 +172,17 @@ class SentimentHeadStep(_HeadStep):
             return []
         labels = self.head.labels
         if self.reads_emails:
-            results: list[Sentiment] = []
-            for row in self.email_probs(texts):
+            # A blank text states nothing: NEUTRAL, as the sentence heads gave it
+            # (the email features of "" are all zeros, which a head may read as
+            # anything).
+            results: list[Sentiment] = [
+                {"label": "NEUTRAL", "score": 1.0} for _ in texts
+            ]
+            todo = [i for i, text in enumerate(texts) if text.strip()]
+            rows = self.email_probs([texts[i] for i in todo]) if todo else []
+            for i, row in zip(todo, rows, strict=True):
                 best = max(range(len(labels)), key=row.__getitem__)
-                results.append({"label": labels[best], "score": float(row[best])})
+                results[i] = {"label": labels[best], "score": float(row[best])}
             return results
         return [aggregate_sentiment(p, labels) for p in self.sentence_probs(texts)]
 
