@@ -174,5 +174,6 @@ def test_missing_heads_are_trained_from_the_shipped_set(tmp_path, minilm, monkey
     step = SentimentHeadStep(tmp_path / "fresh", encoder=minilm)
     assert head_path(tmp_path / "fresh", "sentiment").is_file()
     assert head_path(tmp_path / "fresh", "intent").is_file()
-    assert step.head.trained_on == "labelled.jsonl"
+    # The shipped whole emails are always added to the sentences.
+    assert step.head.trained_on == "labelled.jsonl + support_emails.jsonl"
     assert step(["This is the worst service ever."])[0]["label"] in SENTIMENT_LABELS
