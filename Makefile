@@ -48,7 +48,9 @@ install: $(STAMP) apertium
 # need it, and under CI=true they fail rather than skip. Not root: a message says
 # what to run, and offline translation reports no model installed. One package per
 # pair: add pairs to APERTIUM_PAIRS.
-APERTIUM_PAIRS := apertium-eng-spa
+# es<->en and ca<->en directly; fr, pt and it through Spanish (chained by
+# workers/nlp/offline/apertium.py).
+APERTIUM_PAIRS := apertium-eng-spa apertium-eng-cat apertium-fr-es apertium-es-pt apertium-spa-ita
 APERTIUM_PACKAGES := apertium $(APERTIUM_PAIRS)
 
 apertium:

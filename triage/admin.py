@@ -284,6 +284,11 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.display(description="Sentiment", ordering="sentiment_score")
     def sentiment(self, obj: Ticket) -> str:
+        if obj.not_analysed and not obj.agent_sentiment:
+            return format_html(
+                '<span class="tr-chip tr-not-analysed" title="{}">not analysed</span>',
+                obj.not_analysed,
+            )
         if obj.agent_sentiment:
             return sentiment_badge(obj.agent_sentiment, None)
         return sentiment_badge(obj.sentiment_label, obj.sentiment_score)
@@ -298,6 +303,8 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.display(description="Intent", ordering="intent")
     def intent_label(self, obj: Ticket) -> str:
+        if obj.not_analysed and not obj.agent_intent:
+            return "not analysed"
         return obj.agent_intent or obj.intent or "—"
 
     @admin.display(description="Lang", ordering="language")

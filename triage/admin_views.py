@@ -170,6 +170,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("triage.view_ticket"):
         raise PermissionDenied
     per_day, intents, backlog, approval = overview_numbers()
+    not_analysed = selectors.overview_not_analysed()
     day_labels = [row["day"].strftime("%d %b") for row in per_day["rows"]]
     approval_labels = [row["day"].strftime("%d %b") for row in approval["rows"]]
     context = {
@@ -190,6 +191,8 @@ def overview(request: HttpRequest) -> HttpResponse:
             "",
         ),
         "backlog": backlog,
+        "not_analysed": not_analysed,
+        "not_analysed_total": sum(row["count"] for row in not_analysed),
         "backlog_chart": stacked_rows(
             [row["priority"].label for row in backlog["rows"]],
             backlog["buckets"],

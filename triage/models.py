@@ -61,6 +61,10 @@ class Ticket(models.Model):
     )
     labels_corrected_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
+    # Set when no model here reads the latest mail's language ("no model reads
+    # German here: install a de→en translation model"): the ticket is flagged and
+    # routed by TRIAGE_NOT_ANALYSED, never given a model-derived priority.
+    not_analysed = models.CharField(max_length=255, blank=True, db_index=True)
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -242,6 +246,9 @@ class Analysis(models.Model):
         blank=True,
     )
     error = models.TextField(blank=True)
+    # Why the step did not analyse this mail (no model reads its language): not
+    # an error, not a guess; result and error are empty.
+    not_analysed = models.CharField(max_length=255, blank=True)
     model = models.CharField(max_length=512, blank=True)
     model_revision = models.CharField(max_length=64, blank=True)
     # Random-weight test models: the dashboard warns that results are meaningless.
@@ -297,6 +304,10 @@ class ReplyDraft(models.Model):
     text = models.TextField(help_text="In the agents' language.")
     text_customer_language = models.TextField(blank=True)
     customer_language = models.CharField(max_length=16, blank=True)
+    # How the customer-language text was machine-translated ("apertium:eng-spa>es-fr")
+    # and through which pivot language ("es"), shown to the approver.
+    customer_language_model = models.CharField(max_length=512, blank=True)
+    customer_language_via = models.CharField(max_length=16, blank=True)
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.DRAFTED, db_index=True
     )

@@ -359,11 +359,27 @@ TRIAGE_INTENT_LABELS = env.list(
 )
 # Languages customers write in: `download_models` fetches a translation model for
 # each pair with the agents' and the analysis language.
+# TRIAGE_LANGUAGES is the newer name; TRIAGE_CUSTOMER_LANGUAGES still works.
 TRIAGE_CUSTOMER_LANGUAGES = env.list(
-    "TRIAGE_CUSTOMER_LANGUAGES", ["de", "fr", "es", "it", "nl"]
+    "TRIAGE_LANGUAGES",
+    env.list("TRIAGE_CUSTOMER_LANGUAGES", ["de", "fr", "es", "it", "nl"]),
 )
 # The overview's charts are cached this long (seconds; 0: computed per request).
 TRIAGE_OVERVIEW_CACHE_SECONDS = env.int("TRIAGE_OVERVIEW_CACHE_SECONDS", 60)
+TRIAGE_LANGUAGES = TRIAGE_CUSTOMER_LANGUAGES
+# Mail that no model here reads (its language has no translation model and no
+# step reads it): the ticket is flagged "not analysed" and routed like this
+# instead of by a model's guess. "priority": urgent|high|normal|low; "assignees":
+# language -> username of an agent who reads it (the "needs a German speaker"
+# queue). JSON, e.g. {"priority": "high", "assignees": {"de": "hans"}}.
+TRIAGE_NOT_ANALYSED = {
+    "priority": "high",
+    "assignees": {},
+    **env.json("TRIAGE_NOT_ANALYSED", {}),
+}
+# step -> languages its configured model reads, where the model is not the
+# step's default (a multilingual sentiment model: {"sentiment": ["en", "de"]}).
+TRIAGE_STEP_LANGUAGES = env.json("TRIAGE_STEP_LANGUAGES", {})
 TRIAGE_BATCH_SIZE = env.int("TRIAGE_BATCH_SIZE", 16)
 TRIAGE_SHOP_NAME = env.str("TRIAGE_SHOP_NAME", "Example Shop")
 TRIAGE_SUPPORT_ADDRESS = env.str("TRIAGE_SUPPORT_ADDRESS", "support@example-shop.test")

@@ -27,6 +27,17 @@ def _django_logging(**kwargs) -> None:
     dictConfig(settings.LOGGING)
 
 
+@signals.worker_ready.connect
+def _say_language_coverage(**kwargs) -> None:
+    # Which languages the configured models read, before the first mail arrives.
+    from django.conf import settings
+
+    from workers.config import pipeline_config
+    from workers.nlp.coverage import log_coverage
+
+    log_coverage(pipeline_config(), settings.TRIAGE_LANGUAGES)
+
+
 @signals.task_prerun.connect
 def _log_context_start(task_id=None, task=None, args=None, kwargs=None, **extra):
     from triage.logcontext import set_log_context

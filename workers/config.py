@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -24,14 +24,20 @@ def pipeline_config(models: Mapping[str, str] | None = None) -> PipelineConfig:
         shop_email=settings.TRIAGE_SUPPORT_ADDRESS,
         agent_signature=settings.TRIAGE_AGENT_SIGNATURE,
         batch_size=settings.TRIAGE_BATCH_SIZE,
+        step_languages={
+            step: tuple(codes)
+            for step, codes in getattr(settings, "TRIAGE_STEP_LANGUAGES", {}).items()
+        },
     )
 
 
-def language_pairs() -> list[tuple[str, str]]:
-    """Every (source, target) a translation model may be asked for."""
+def language_pairs(languages: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    """Every (source, target) a translation model may be asked for: ``languages``
+    (default TRIAGE_LANGUAGES) to and from the agents' and analysis languages."""
     hub = {settings.TRIAGE_AGENT_LANGUAGE, settings.TRIAGE_ANALYSIS_LANGUAGE}
     pairs = set()
-    for customer in settings.TRIAGE_CUSTOMER_LANGUAGES:
+    customers = settings.TRIAGE_CUSTOMER_LANGUAGES if languages is None else languages
+    for customer in customers:
         for ours in hub:
             if customer != ours:
                 pairs.update({(customer, ours), (ours, customer)})

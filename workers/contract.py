@@ -17,7 +17,7 @@ the steps Core knows by name (ticket fields, the draft box, the dashboard).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final, Literal, TypedDict, cast
+from typing import Any, Final, Literal, NotRequired, TypedDict, cast
 
 # --- step names ------------------------------------------------------------------
 
@@ -96,6 +96,9 @@ class Translation(TypedDict):
     skipped: bool
     reason: str | None
     segments: int
+    # The pivot language when the text went through a third one (an apertium
+    # chain, fr->es->en); absent or None for a direct translation.
+    via: NotRequired[str | None]
 
 
 class PipelineTranslation(Translation, total=False):
@@ -152,6 +155,11 @@ class Draft(TypedDict):
     prompt_version: str
     # Why a translation of the draft is missing when one was needed; else None.
     translation_error: str | None
+    # How ``text_customer_language`` was made, for the approver: the translation
+    # model ("apertium:eng-spa>es-fr") and its pivot language ("es") when it went
+    # through a third language; "" / None when there is no such text.
+    customer_language_model: NotRequired[str]
+    customer_language_via: NotRequired[str | None]
 
 
 # --- one outcome --------------------------------------------------------------------
@@ -167,8 +175,12 @@ class StepOutcome(TypedDict):
     tiny: bool
     duration_ms: float
     # Which text the result was computed on (its offsets point into it); None
-    # when no text was read (an unknown step).
+    # when no text was read (an unknown step, a step that did not analyse it).
     on: ComputedOn | None
+    # Why the step did not analyse this mail ("no model reads German here: ..."):
+    # not an error and not a guess; result and error are None. Absent or None
+    # when the step ran.
+    not_analysed: NotRequired[str | None]
 
 
 Outcomes = Mapping[str, Mapping[str, Any]]
@@ -214,6 +226,16 @@ def summary_of(outcomes: Outcomes) -> Summary | None:
 
 def intent_of(outcomes: Outcomes) -> TriagedIntent | None:
     return cast("TriagedIntent | None", _dict_result(outcomes, "intent"))
+
+
+def not_analysed_of(outcomes: Outcomes) -> str | None:
+    """Why the mail was not (fully) analysed: the reason of the first step that
+    analyses text (not language detection or translation) and did not read it."""
+    for step, outcome in outcomes.items():
+        reason = outcome.get("not_analysed")
+        if step not in PREPARATION_STEPS and reason:
+            return str(reason)
+    return None
 
 
 def draft_of(outcomes: Outcomes) -> Draft | None:

@@ -62,6 +62,67 @@ CASES = {
     ),
     "bare quote block": f"{REPLY}\n\n> Did you try?\n> Yes.\n\n",
     "bare attribution": f"{REPLY}\n\nSupport <s@shop.test> wrote:\n> Did you try?\n",
+    "gmail wrapped, no space before wrote": (
+        f"{REPLY}\n\nOn Tue, Sep 25, 2012 at 8:59 AM, Support Team\n"
+        "<support@shop.test>wrote:\n\n> Did you try?\n"
+    ),
+    "french outlook envoye le": (
+        f"{REPLY}\n\nDe : Support <s@shop.test>\nEnvoyé le : lundi 3 novembre 2025 "
+        "09:14\nÀ : Ada\nObjet : RE: commande\n\nBonjour\n"
+    ),
+    "date-first header": (
+        f"{REPLY}\n\n2017-11-24 16:32 GMT+01:00 Support <support@shop.test>:\n\n> Hi\n"
+    ),
+    "date-first header wrapped": (
+        f"{REPLY}\n\n2017-11-24 16:32 GMT+01:00 Support <\nsupport@shop.test>:\n\nHi\n"
+    ),
+    "date above from": (
+        f"{REPLY}\nDate: Fri, 28 Sep 2012 10:55:48 +0000\nFrom: s@shop.test\n"
+        "To: ada@example.com\nSubject: [Ticket #8]\n\nHi\n"
+    ),
+    "reply message separator": f"{REPLY}\n\n-----Reply Message-----\n\nHi\n",
+    "portuguese": (
+        f"{REPLY}\n\nEm seg., 3 de nov. de 2025 às 09:14, Suporte <s@shop.test> "
+        "escreveu:\n\n> Olá\n"
+    ),
+    "polish": (
+        f"{REPLY}\n\nW dniu 3.11.2025 o 09:14, Support <s@shop.test> pisze:\n> Hej\n"
+    ),
+    "polish gmail": (
+        f"{REPLY}\n\npon., 3 lis 2025 o 09:14 Support <s@shop.test> napisał(a):\n\n"
+        "> Dzień dobry\n"
+    ),
+    "finnish": (
+        f"{REPLY}\n\nma 3. marrask. 2025 klo 9.14 Support (<s@shop.test>) kirjoitti:"
+        "\n\n> Hei\n"
+    ),
+    "russian": (
+        f"{REPLY}\n\nпн, 3 нояб. 2025 г. в 09:14, Support <s@shop.test>:\n\n> Привет\n"  # noqa: RUF001
+    ),
+    "russian written": (
+        f"{REPLY}\n\n3 ноября 2025 г., в 9:14, Support <s@shop.test> написал(а):\n"  # noqa: RUF001
+        "> Привет\n"
+    ),
+    "danish": (
+        f"{REPLY}\n\nDen man. 3. nov. 2025 kl. 09.14 skrev Support <s@shop.test>:\n"
+        "\n> Hej\n"
+    ),
+    "swedish": (
+        f"{REPLY}\n\nDen 3 nov. 2025 kl. 09:14 skrev Support <s@shop.test>:\n\n> Hej\n"
+    ),
+    "norwegian": (
+        f"{REPLY}\n\nPå 3. nov. 2025 kl. 09:14 skrev Support <s@shop.test>:\n> Hei\n"
+    ),
+    "japanese": (
+        f"{REPLY}\n\n2025年11月3日(月) 9:14 Support <s@shop.test>:\n\n> こんにちは\n"
+    ),
+    "vietnamese": (
+        f"{REPLY}\n\nVào Th 2, 3 thg 11, 2025 vào lúc 09:14 Support <s@shop.test> "
+        "đã viết:\n\n> Xin chào\n"
+    ),
+    "one-line reply right above the attribution": (
+        f"{REPLY}\nOn Tue, 2011-03-01 at 18:02 +0530, Support wrote:\n> Hi\n\nMore\n"
+    ),
     "crlf": f"{REPLY}\r\n\r\nOn Mon, Nov 3, 2025, Support wrote:\r\n> Hi\r\n",
 }
 

@@ -13,6 +13,7 @@ from tests.ci import need
 from tests.factories import MessageFactory, TicketFactory
 from triage.models import Message
 from triage.selectors_training import ticket_label_examples
+from workers.nlp.offline.head_files import EMAIL_DATA
 from workers.nlp.offline.heads import head_path, load_head
 from workers.nlp.offline.train import (
     Example,
@@ -45,6 +46,14 @@ def accuracies(output: str) -> dict[str, float]:
     return {task: float(value) for task, value in found}
 
 
+def email_scores(output: str) -> dict[str, float]:
+    """The whole-email targets: English sentiment macro-F1, intent accuracy."""
+    found = re.findall(
+        r"^English (macro_f1|accuracy) ([0-9.]+) on whole emails", output, re.MULTILINE
+    )
+    return {key: float(value) for key, value in found}
+
+
 def test_train_heads_meets_the_targets(tmp_path):
     require_minilm()
     output = run("--out", str(tmp_path))
@@ -52,11 +61,26 @@ def test_train_heads_meets_the_targets(tmp_path):
     assert scores["sentiment"] >= 0.85, output
     assert scores["intent"] >= 0.75, output
     assert "gold \\ predicted" in output
+    # Whole emails written apart from the training data (issue 13).
+    emails = email_scores(output)
+    # Issue 13's sentiment target is macro-F1 0.85; measured 0.839 (DATASHEET.md),
+    # so this floor guards the gain over the sentence heads (0.56), not the target.
+    assert emails["macro_f1"] >= 0.8, output
+    assert emails["accuracy"] >= 0.8, output
+    assert "per class (calibrated): precision / recall" in output
     for task in ("sentiment", "intent"):
         head = load_head(head_path(tmp_path, task))
         assert head.metrics["eval"]["accuracy"] == scores[task]
-        assert head.trained_on == "support_sentences.jsonl"
-        assert head.metrics["n_train"] >= 320
+        assert head.trained_on == "support_sentences.jsonl + support_emails.jsonl"
+        assert head.metrics["n_train"] >= 370
+        assert head.pooling == "email-mean+vader"
+        calibrated = head.metrics["emails"]["en"]["calibrated"]
+        assert calibrated["n"] >= 50
+        assert head.temperature > 0 and head.temperature == pytest.approx(
+            head.metrics["emails"]["temperature"]
+        )
+        for stage in ("before", "after", "calibrated"):
+            assert 0.0 <= head.metrics["emails"]["en"][stage]["ece"] <= 1.0
 
 
 def labelled_ticket(text: str, sentiment: str = "", intent: str = ""):
@@ -109,12 +133,18 @@ def test_from_tickets_adds_agents_labels(tmp_path):
     labelled_ticket(
         f"Hello,\n\n{held_out[1].text}\n\nThanks, Ann", "neutral", held_out[1].label
     )
-    output = run("--out", str(tmp_path / "tickets"), "--from-tickets")
+    emails = load_labelled(EMAIL_DATA)
+    plain = {task: plain[task] + examples(emails, task, "train") for task in plain}
+    output = run(
+        "--out", str(tmp_path / "tickets"), "--from-tickets", "--eval-emails", ""
+    )
     assert "5 ticket labels for sentiment" in output
     assert "4 ticket labels for intent (1 skipped: label unknown to the head)" in output
     assert output.count("2 ticket label(s) left out: their text is in the eval") == 2
     sentiment = load_head(head_path(tmp_path / "tickets", "sentiment"))
-    assert sentiment.trained_on == "support_sentences.jsonl + 3 ticket labels"
+    assert sentiment.trained_on == (
+        "support_sentences.jsonl + support_emails.jsonl + 3 ticket labels"
+    )
     assert sentiment.metrics["n_train"] == len(plain["sentiment"]) + 3
     assert sentiment.train_hash != examples_hash(plain["sentiment"])
     intent = load_head(head_path(tmp_path / "tickets", "intent"))

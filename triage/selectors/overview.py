@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from triage.models import ReplyDraft, Ticket
+from triage.selectors.common import language_info
 
 OPEN_STATUSES = (Ticket.Status.NEW, Ticket.Status.NEEDS_REVIEW, Ticket.Status.WAITING)
 # (label, lower bound in hours, upper bound in hours or None)
@@ -182,3 +183,18 @@ def _sentiment_key(label: str | None) -> str:
 def _sent_order(label: str) -> tuple[int, str]:
     order = {"NEGATIVE": 0, "NEUTRAL": 1, "POSITIVE": 2}
     return (order.get(label, 3), label)
+
+
+def overview_not_analysed() -> list[dict[str, Any]]:
+    """Open tickets no model here could read, per language (most first)."""
+    rows = (
+        Ticket.objects.filter(status__in=OPEN_STATUSES)
+        .exclude(not_analysed="")
+        .values("language")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "language")
+    )
+    return [
+        {"language": language_info(row["language"] or "und"), "count": row["n"]}
+        for row in rows
+    ]

@@ -140,6 +140,9 @@ class DraftView:
     sends_agent_language: bool
     # Set when it differs from the agents' language: the box shows both texts.
     customer_language: Language | None
+    # The customer-language text was machine-translated through this third
+    # language (an apertium chain): the approver is told so.
+    pivot: Language | None = None
 
     @property
     def is_open(self) -> bool:
@@ -238,6 +241,11 @@ def ticket_drafts(ticket: Ticket, user: Any) -> list[DraftView]:
                     language and not draft.text_customer_language.strip()
                 ),
                 customer_language=language_info(language) if language else None,
+                pivot=(
+                    language_info(draft.customer_language_via)
+                    if language and draft.customer_language_via
+                    else None
+                ),
             )
         )
     return views

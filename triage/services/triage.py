@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -223,6 +224,7 @@ def analysis_save(*, message_id: int, results: contract.Outcomes) -> Message:
                     "result": outcome.get("result"),
                     "computed_on": outcome.get("on") or "",
                     "error": outcome.get("error") or "",
+                    "not_analysed": (outcome.get("not_analysed") or "")[:255],
                     "model": outcome.get("model") or "",
                     "model_revision": outcome.get("revision") or "",
                     "is_tiny": bool(outcome.get("tiny")),
@@ -282,7 +284,15 @@ def _ticket_apply(ticket: Ticket, results: contract.Outcomes) -> None:
     if language := (contract.language_of(results) or {"language": None})["language"]:
         ticket.language = str(language)[:16]
         fields.append("language")
-    if intent := contract.intent_of(results):
+    not_analysed = contract.not_analysed_of(results)
+    if not_analysed:
+        # No model read this mail: no label of theirs is kept, the routing is
+        # the team's (TRIAGE_NOT_ANALYSED), not a guess.
+        fields += _ticket_route_not_analysed(ticket, not_analysed)
+    elif ticket.not_analysed:
+        ticket.not_analysed = ""
+        fields.append("not_analysed")
+    if not not_analysed and (intent := contract.intent_of(results)):
         ticket.intent = str(intent.get("label") or "")[:64]
         ticket.priority = PRIORITIES.get(str(intent.get("priority")), ticket.priority)
         fields += ["intent", "priority"]
@@ -291,6 +301,33 @@ def _ticket_apply(ticket: Ticket, results: contract.Outcomes) -> None:
         fields.append("status")
     if fields:
         ticket.save(update_fields=[*fields, "updated_at"])
+
+
+def _ticket_route_not_analysed(ticket: Ticket, reason: str) -> list[str]:
+    """Flag a ticket no model could read and route it as configured: a priority
+    high enough not to be buried, and an assignee who reads its language."""
+    routing = settings.TRIAGE_NOT_ANALYSED
+    ticket.not_analysed = reason[:255]
+    ticket.sentiment_label = ""
+    ticket.sentiment_score = None
+    ticket.intent = ""
+    ticket.priority = PRIORITIES.get(
+        str(routing.get("priority") or "high"), Ticket.Priority.HIGH
+    )
+    fields = [
+        "not_analysed",
+        "sentiment_label",
+        "sentiment_score",
+        "intent",
+        "priority",
+    ]
+    username = (routing.get("assignees") or {}).get(ticket.language)
+    if username and ticket.assigned_to_id is None:
+        assignee = get_user_model().objects.filter(username=username).first()
+        if assignee is not None:
+            ticket.assigned_to = assignee
+            fields.append("assigned_to")
+    return fields
 
 
 def _draft_save(message: Message, draft: contract.Draft | None) -> None:
@@ -312,6 +349,8 @@ def _draft_save(message: Message, draft: contract.Draft | None) -> None:
         "text": draft["text"],
         "text_customer_language": draft.get("text_customer_language") or "",
         "customer_language": draft.get("customer_language") or "",
+        "customer_language_model": draft.get("customer_language_model") or "",
+        "customer_language_via": draft.get("customer_language_via") or "",
     }
     if existing is None:
         ReplyDraft.objects.create(

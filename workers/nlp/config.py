@@ -39,6 +39,9 @@ class PipelineConfig:
     # Candidate languages of the detector (ISO 639-1); the agent and analysis
     # languages are always added.
     languages: Sequence[str] = DEFAULT_LANGUAGES
+    # step -> the languages its configured model reads, where that differs from
+    # the step's declaration (a multilingual Hub model for sentiment, say).
+    step_languages: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     def chat_model(self) -> str:
         return self.models.get(CHAT_MODEL_KEY, "")

@@ -76,6 +76,9 @@ class DraftInput:
     entities: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
     # The intent label; the offline draft picks its next step by it.
     intent: str = ""
+    # The sentiment label ("NEGATIVE", ...; "" unknown): no apology is written to
+    # a customer who is not complaining.
+    sentiment: str = ""
     # The language of ``email`` ("" when unknown): the analysis language, unless
     # the translation failed and the draft reads the original.
     language: str = ""

@@ -131,9 +131,36 @@ def _names(registered: Sequence[Step]) -> list[str]:
 
 
 def _run_step(spec: Step, batch: Batch) -> None:
-    """``spec.run(batch)``, timed; a failure becomes every email's error outcome."""
+    """``spec.run(batch)`` on the mail the step reads, timed; the rest is recorded
+    as not analysed (with the reason), a failure as every email's error outcome."""
     n = len(batch)
     started = time.perf_counter()
+    reasons = spec.not_analysed(batch)
+    readable = [i for i, reason in enumerate(reasons) if reason is None]
+    partials: list[Partial | None] = [
+        None
+        if reason is None
+        else Partial(
+            None, None, _model_or_blank(spec, batch.config), None, False, None, reason
+        )
+        for reason in reasons
+    ]
+    if readable:
+        part = batch if len(readable) == n else batch.subset(readable)
+        for i, partial in zip(readable, _run_on(spec, part), strict=True):
+            partials[i] = partial
+    done = [p for p in partials if p is not None]
+    duration_ms = timed_ms(started, max(len(readable), 1))
+    batch.results[spec.name] = [p.result if p.error is None else None for p in done]
+    for outcome, partial in zip(batch.outcomes, done, strict=True):
+        outcome[spec.name] = _outcome(
+            partial, 0.0 if partial.not_analysed else duration_ms
+        )
+
+
+def _run_on(spec: Step, batch: Batch) -> list[Partial]:
+    """``spec.run(batch)``; a failure becomes every email's error outcome."""
+    n = len(batch)
     try:
         partials = spec.run(batch)
         if len(partials) != n:
@@ -148,10 +175,7 @@ def _run_step(spec: Step, batch: Batch) -> None:
             Partial(None, error, model, None, tiny_model(model), on)
             for on in spec.failed_on(batch)
         ]
-    duration_ms = timed_ms(started, n)
-    batch.results[spec.name] = [p.result if p.error is None else None for p in partials]
-    for outcome, partial in zip(batch.outcomes, partials, strict=True):
-        outcome[spec.name] = _outcome(partial, duration_ms)
+    return partials
 
 
 def _model_or_blank(spec: Step, config: PipelineConfig) -> str:
@@ -170,4 +194,5 @@ def _outcome(partial: Partial, duration_ms: float) -> StepOutcome:
         "tiny": partial.tiny,
         "duration_ms": duration_ms,
         "on": partial.on,  # type: ignore[typeddict-item]
+        "not_analysed": partial.not_analysed,
     }

@@ -346,6 +346,7 @@ def _offline_translate(step: Any, request: TranslationRequest) -> Translation:
         "skipped": False,
         "reason": None,
         "segments": len(segments),
+        "via": getattr(step, "via", None),
     }
 
 

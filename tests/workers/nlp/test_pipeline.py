@@ -225,15 +225,35 @@ def test_a_missing_translation_model_falls_back_to_the_original(
     assert german["translation"]["error"]
     assert german["translation"]["model"] == str(tmp_path / "opus-mt-de-en")
     assert german["translation"]["result"]["reason"].startswith("failed: ")
-    # The analysis still ran, on the German original, and says so.
+    # No step's model reads German and there is no translation: each says so,
+    # with the reason, rather than guessing on the original (issue 13).
     for step in ANALYSIS_STEPS:
         assert german[step]["error"] is None, step
-        assert german[step]["on"] == "original"
-    # The German customer's draft could not be translated; that is visible.
-    draft = german["draft"]["result"]
-    assert draft["text"] and draft["text_customer_language"] is None
-    assert draft["translation_error"].startswith("en->de: ")
+        assert german[step]["result"] is None, step
+        assert german[step]["on"] is None
+        assert german[step]["not_analysed"] == (
+            "no model reads German here: install a de→en translation model"
+        )
+    # The English mail of the same batch was analysed as usual.
     assert english["translation"]["error"] is None
+    for step in ANALYSIS_STEPS:
+        assert english[step]["error"] is None, step
+        assert english[step]["not_analysed"] is None
+        assert english[step]["result"] is not None
+
+
+def test_a_step_declared_for_german_reads_the_german_original(
+    samples, make_config, tiny_models, tmp_path
+):
+    # A team whose sentiment model reads German says so (TRIAGE_STEP_LANGUAGES):
+    # that step runs on the original, the others still do not.
+    models = {**tiny_models, "translation": str(tmp_path / "opus-mt-{src}-{tgt}")}
+    config = make_config(models=models, step_languages={"sentiment": ("en", "de")})
+    (german,) = run_pipeline([samples["02-german-complaint"]], config)
+    assert german["sentiment"]["not_analysed"] is None
+    assert german["sentiment"]["on"] == "original"
+    assert german["sentiment"]["result"]["label"]
+    assert german["intent"]["not_analysed"].startswith("no model reads German")
 
 
 def test_a_failing_step_spares_the_others(samples, make_config, tiny_models, tmp_path):

@@ -57,4 +57,49 @@ def test_spanish_to_english(fresh_probe):
         "skipped": True,
         "reason": "empty text",
         "segments": 0,
+        "via": None,
     }
+
+
+@pytest.mark.skipif(
+    not {"fr-es", "spa-eng"} <= apertium.available_modes(),
+    reason="apertium-fr-es and apertium-eng-spa not installed",
+)
+def test_french_goes_through_spanish(fresh_probe):
+    # Debian has no French-English pair: French->Spanish->English, named as such.
+    step = apertium.apertium_step("offline:apertium@fr-en", None)
+    assert step.model_id == "apertium:fr-es>spa-eng"
+    assert step.via == "es"
+    (result,) = step(["Bonjour, la machine à café est arrivée cassée."])
+    assert result["via"] == "es"
+    assert "broken" in result["text"].lower()
+    assert "rota" not in result["text"].lower()  # not left half-way in Spanish
+
+
+@pytest.mark.skipif(
+    not {"eng-spa", "es-fr"} <= apertium.available_modes(),
+    reason="apertium-fr-es and apertium-eng-spa not installed",
+)
+def test_replies_go_back_the_same_way(fresh_probe):
+    step = apertium.apertium_step("offline:apertium@en-fr", None)
+    assert step.model_id == "apertium:eng-spa>es-fr"
+    (result,) = step(["Thank you, we will send a new coffee machine."])
+    assert result["via"] == "es"
+    assert "merci" in result["text"].lower() or "café" in result["text"].lower()
+
+
+def test_a_direct_pair_wins_over_a_chain(monkeypatch):
+    modes = frozenset({"spa-eng", "fr-es", "es-fr", "eng-spa", "fra-eng"})
+    monkeypatch.setattr(apertium, "available_modes", lambda: modes)
+    assert apertium.chain_for("fr", "en") == (("fra-eng",), None)
+    assert apertium.chain_for("es", "en") == (("spa-eng",), None)
+    assert apertium.pairs_available(["fr", "de", "es"]) == {
+        "fr": "fra-eng",
+        "es": "spa-eng",
+    }
+
+
+def test_a_chain_needs_both_halves(monkeypatch):
+    monkeypatch.setattr(apertium, "available_modes", lambda: frozenset({"fr-es"}))
+    with pytest.raises(TranslationUnavailable, match="fr->en"):
+        apertium.chain_for("fr", "en")

@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.workers.offline.conftest import BUMBLEBEE
+from triage.quoting import strip_quoted
 from workers.nlp.offline.heads import LABELLED_DATA
 from workers.nlp.offline.train import examples, load_labelled
 
@@ -74,3 +75,48 @@ def test_datasheet_table_matches_the_data():
         timeout=60,
     ).stdout.strip()
     assert printed in (DATA_DIR / "DATASHEET.md").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def email_sets():
+    from workers.nlp.offline.head_files import EMAIL_DATA, EVAL_EMAILS
+    from workers.nlp.offline.train import load_emails
+
+    return {"train": load_emails(EMAIL_DATA), "eval": load_emails(EVAL_EMAILS)}
+
+
+def test_whole_emails_are_well_formed_and_apart(email_sets, rows):
+    train, eval_ = email_sets["train"], email_sets["eval"]
+    assert len(eval_) >= 60
+    assert {r["split"] for r in train} == {"train"}
+    assert {r["split"] for r in eval_} == {"eval"}
+    english = [r for r in eval_ if r["language"] == "en"]
+    assert len(english) >= 50
+    assert len({r["language"] for r in eval_}) >= 4  # several languages
+    # Every sentiment and the inbox's kinds of mail are in both sets.
+    for part in (train, english):
+        assert {r["sentiment"] for r in part} == {"negative", "neutral", "positive"}
+        assert {"praise", "question", "complaint", "mixed", "quoted"} <= {
+            r["kind"] for r in part
+        }
+    # Written apart: no evaluation email shares a sentence-long run of words with
+    # the training emails or the labelled sentences.
+    # Quoted history (the shop's own attribution lines) is not the customer's text.
+    seen = set()
+    for row in [*train, *rows]:
+        w = words(strip_quoted(row["text"]))
+        seen |= {tuple(w[i : i + 8]) for i in range(len(w) - 7)}
+    for row in eval_:
+        w = words(strip_quoted(row["text"]))
+        shared = [g for g in zip(*(w[i:] for i in range(8))) if g in seen]
+        assert not shared, (row["id"], shared[:1])
+
+
+def test_the_bumblebee_email_is_not_in_the_email_sets(email_sets):
+    bumblebee = words(BUMBLEBEE)
+    grams = {tuple(bumblebee[i : i + 5]) for i in range(len(bumblebee) - 4)}
+    names = re.compile(r"megatron|optimus|decepticon|bumblebee|amazon|germany", re.I)
+    for row in [*email_sets["train"], *email_sets["eval"]]:
+        assert not names.search(row["text"]), row["id"]
+        w = words(row["text"])
+        assert not [g for g in zip(*(w[i:] for i in range(5))) if g in grams], row["id"]

@@ -306,3 +306,28 @@ def test_smollm2_writes_the_pinned_draft_and_always_the_same(smollm2_step, monke
     )
     assert first["text"].startswith("Dear Anna Schmidt,")
     assert_grounded(first, PINNED_EMAIL)
+
+
+@pytest.mark.parametrize("sentiment", ["POSITIVE", "NEUTRAL"])
+def test_no_apology_to_a_customer_who_is_not_complaining(sentiment):
+    # Issue 13: a thank-you for an early, flawless delivery got "we are sorry for
+    # the damaged item". Whatever the intent, only a complaint gets an apology.
+    from workers.nlp.draft import DraftInput, DraftSettings
+    from workers.nlp.offline.draft import DraftStep as OfflineDraftStep
+
+    step = OfflineDraftStep("template")
+    item = DraftInput(
+        email="The parcel came a day early and everything was perfect. Thank you!",
+        customer_name="Priya",
+        customer_email="priya@example.org",
+        intent="damaged",
+        sentiment=sentiment,
+    )
+    (text,) = step([item], DraftSettings(shop_name="Example Shop"))
+    assert "sorry" not in text.lower() and "apolog" not in text.lower()
+    assert text.startswith("Dear Priya,")
+    if sentiment == "POSITIVE":
+        assert "glad to hear it" in text
+    complaint = DraftInput(**{**item.__dict__, "sentiment": "NEGATIVE"})
+    (text,) = step([complaint], DraftSettings(shop_name="Example Shop"))
+    assert "We are sorry" in text

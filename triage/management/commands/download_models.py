@@ -14,14 +14,23 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--dest", type=Path, default=None)
+        parser.add_argument(
+            "--languages",
+            default="",
+            help="customer languages to fetch translation models for, e.g. de,fr,es "
+            "(default: TRIAGE_LANGUAGES)",
+        )
 
-    def handle(self, *args, dest: Path | None, **options) -> None:
+    def handle(self, *args, dest: Path | None, languages: str = "", **options) -> None:
         from workers.config import language_pairs
         from workers.nlp.download import download
 
+        wanted = [code.strip() for code in languages.split(",") if code.strip()]
         try:
             fetched = download(
-                settings.TRIAGE_MODELS, dest, language_pairs=language_pairs()
+                settings.TRIAGE_MODELS,
+                dest,
+                language_pairs=language_pairs(wanted or None),
             )
         except Exception as exc:
             raise CommandError(str(exc)) from exc

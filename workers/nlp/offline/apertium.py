@@ -2,8 +2,13 @@
 
 No neural translation model ships in any registry (DESIGN §8). apertium covers a
 few pairs with English (spa, cat, glg, eus, ...; no German) and is rough but
-readable. Elsewhere the step says plainly that no translation model is installed,
-rather than passing the text through as if it were translated.
+readable. Where Debian has no direct pair but has both halves through a pivot
+language (French: `apertium-fr-es` then `apertium-eng-spa`), the two run in a chain;
+the chain is the step's model id (``apertium:fr-es>spa-eng``) and every result names
+the pivot (``"via": "es"``), so a reader, and the approver of a reply translated back
+the same way, is told that the text went through a third language. Elsewhere the
+step says plainly that no translation model is installed, rather than passing the
+text through as if it were translated.
 """
 
 from __future__ import annotations
@@ -34,8 +39,12 @@ ISO3: dict[str, str] = {
     "ro": "ron",
     "eo": "epo",
 }
+# Pivot languages tried in order when a pair has no direct mode: Spanish is the hub
+# of Debian's apertium pairs (fr-es, pt-es, ita-spa, ... and spa-eng), Catalan next.
+PIVOTS = ("es", "ca")
 TIMEOUT_S = 60.0
 METHOD = "apertium"
+CHAIN = ">"
 
 
 class TranslationUnavailable(RuntimeError):
@@ -66,14 +75,52 @@ def available_modes() -> frozenset[str]:
     )
 
 
+def _direct_mode(source: str, target: str) -> str | None:
+    """The installed direction for two ISO 639-1 codes: Debian names some pairs
+    with 639-3 codes (``spa-eng``) and some with 639-1 (``fr-es``)."""
+    modes = available_modes()
+    for src in dict.fromkeys((ISO3.get(source, source), source)):
+        for tgt in dict.fromkeys((ISO3.get(target, target), target)):
+            if f"{src}-{tgt}" in modes:
+                return f"{src}-{tgt}"
+    return None
+
+
+def chain_for(source: str, target: str) -> tuple[tuple[str, ...], str | None]:
+    """(modes to run in order, pivot language or None), or TranslationUnavailable.
+
+    A direct pair wins; else the first pivot with both halves installed.
+    """
+    direct = _direct_mode(source, target)
+    if direct:
+        return (direct,), None
+    for pivot in PIVOTS:
+        if pivot in (source, target):
+            continue
+        first, second = _direct_mode(source, pivot), _direct_mode(pivot, target)
+        if first and second:
+            return (first, second), pivot
+    raise TranslationUnavailable(
+        f"no translation model installed for {source}->{target}"
+    )
+
+
 def mode_for(source: str, target: str) -> str:
-    """The apertium direction for ISO codes, or TranslationUnavailable."""
-    pair = f"{ISO3.get(source, source)}-{ISO3.get(target, target)}"
-    if pair not in available_modes():
-        raise TranslationUnavailable(
-            f"no translation model installed for {source}->{target}"
-        )
-    return pair
+    """The apertium direction (or chain, ``fr-es>spa-eng``) for ISO codes, or
+    TranslationUnavailable."""
+    modes, _ = chain_for(source, target)
+    return CHAIN.join(modes)
+
+
+def pairs_available(languages: list[str], target: str = "en") -> dict[str, str]:
+    """language -> how apertium reaches ``target`` from it (direct or chained)."""
+    found = {}
+    for language in languages:
+        try:
+            found[language] = mode_for(language, target)
+        except TranslationUnavailable:
+            continue
+    return found
 
 
 class ApertiumTranslationStep:
@@ -85,7 +132,8 @@ class ApertiumTranslationStep:
     def __init__(self, source: str, target: str = "en") -> None:
         self.source = source
         self.target = target
-        self.mode = mode_for(source, target)
+        self.modes, self.via = chain_for(source, target)
+        self.mode = CHAIN.join(self.modes)
         self.model_id = f"{METHOD}:{self.mode}"
         self.revision = _version()
 
@@ -104,9 +152,15 @@ class ApertiumTranslationStep:
             "reason": "empty text" if blank else None,
             # apertium takes the whole text at once; no segmentation.
             "segments": 0 if blank else 1,
+            "via": None if blank else self.via,
         }
 
     def _translate(self, text: str) -> str:
+        for mode in self.modes:
+            text = self._run(mode, text)
+        return text
+
+    def _run(self, mode: str, text: str) -> str:
         exe = binary()
         if exe is None:
             raise TranslationUnavailable("apertium is no longer installed")
@@ -114,7 +168,7 @@ class ApertiumTranslationStep:
         # between texts that its formatters may translate or move. -u: no "*" on
         # unknown words, which agents would read as emphasis.
         done = subprocess.run(  # noqa: S603 - fixed argv, text goes to stdin
-            [exe, "-u", "-f", "txt", self.mode],
+            [exe, "-u", "-f", "txt", mode],
             input=text,
             capture_output=True,
             text=True,
@@ -123,7 +177,7 @@ class ApertiumTranslationStep:
         )
         if done.returncode != 0:
             raise RuntimeError(
-                f"apertium {self.mode} failed ({done.returncode}): {done.stderr[:300]}"
+                f"apertium {mode} failed ({done.returncode}): {done.stderr[:300]}"
             )
         return done.stdout.rstrip("\n")
 

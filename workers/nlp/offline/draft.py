@@ -40,7 +40,7 @@ from workers.nlp.offline.smollm2 import (
     default_cache_dir,
     smollm2_gguf,
 )
-from workers.nlp.offline.template import _topic, compose
+from workers.nlp.offline.template import _topic, complaining, compose
 
 logger = logging.getLogger(__name__)
 
@@ -255,6 +255,7 @@ class DraftStep:
                     "summary": item.summary,
                     "entities": list(item.entities),
                     "intent": getattr(item, "intent", "") or "",
+                    "sentiment": getattr(item, "sentiment", "") or "",
                 }
                 for item in items
             ],
@@ -285,7 +286,13 @@ class DraftStep:
             g if _readable(e) else {} for e, g in zip(emails, grounding, strict=True)
         ]
         generated: list[str] = [""] * len(emails)
-        todo = [i for i, e in enumerate(emails) if _readable(e)]
+        # SmolLM2's one job is the apology: a customer who is not complaining
+        # (praise, a neutral question) gets none, generated or templated.
+        todo = [
+            i
+            for i, e in enumerate(emails)
+            if _readable(e) and complaining(grounding[i])
+        ]
         if self._lm is not None and todo:
             prompts = [
                 build_prompt(emails[i], grounding[i], shop_name=shop_name) for i in todo
@@ -350,6 +357,7 @@ class DraftStep:
             answer=answer,
             intent=_topic(grounding, answer),
             apology=apology,
+            sentiment=str(grounding.get("sentiment") or ""),
         )
         allowed_emails = [str(email.get("customer_email") or ""), shop_email]
         return {

@@ -35,6 +35,9 @@ HEAD_LAYERS: tuple[int, ...] = (-1, 4)
 HEADS_DIR_ENV = "TRIAGE_HEADS_DIR"
 REPO = Path(__file__).resolve().parents[3]
 LABELLED_DATA = REPO / "data" / "labelled" / "support_sentences.jsonl"
+# Whole emails: more training data, and the evaluation set written apart from it.
+EMAIL_DATA = REPO / "data" / "labelled" / "support_emails.jsonl"
+EVAL_EMAILS = REPO / "data" / "labelled" / "support_emails_eval.jsonl"
 
 
 class HeadMissing(FileNotFoundError):
@@ -71,6 +74,11 @@ class Head:
     trained_on: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
     created_at: str = ""
+    # "sentence": reads one sentence, the step aggregates (the first heads);
+    # features.POOLING: reads the whole email's pooled features.
+    pooling: str = "sentence"
+    # Temperature scaling (fitted on the evaluation emails): logits / T.
+    temperature: float = 1.0
 
     @property
     def digest(self) -> str:
@@ -79,12 +87,17 @@ class Head:
 
         h = hashlib.sha256()
         h.update(json.dumps([self.task, list(self.labels), list(self.layers)]).encode())
+        if self.pooling != "sentence":  # the first heads keep their digests
+            h.update(json.dumps([self.pooling, self.temperature]).encode())
         for tensor in (self.weight, self.bias):
             h.update(np.ascontiguousarray(tensor.float().numpy()).tobytes())
         return h.hexdigest()[:12]
 
+    def logits(self, features: torch.Tensor) -> torch.Tensor:
+        return features.float() @ self.weight.T + self.bias
+
     def predict_proba(self, embeddings: torch.Tensor) -> torch.Tensor:
-        return (embeddings.float() @ self.weight.T + self.bias).softmax(-1)
+        return (self.logits(embeddings) / self.temperature).softmax(-1)
 
 
 def save_head(head: Head, path: str | Path) -> Path:
@@ -106,6 +119,8 @@ def save_head(head: Head, path: str | Path) -> Path:
         "trained_on": head.trained_on,
         "metrics": json.dumps(head.metrics),
         "created_at": created,
+        "pooling": head.pooling,
+        "temperature": repr(float(head.temperature)),
     }
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     save_file(
@@ -149,4 +164,6 @@ def load_head(path: str | Path) -> Head:
         trained_on=meta.get("trained_on", ""),
         metrics=json.loads(meta.get("metrics") or "{}"),
         created_at=meta.get("created_at", ""),
+        pooling=meta.get("pooling") or "sentence",
+        temperature=float(meta.get("temperature") or 1.0),
     )

@@ -4,8 +4,11 @@ The transfer-learning recipe of *NLP with Transformers* ch. 1 on what ships offl
 a pretrained body (MiniLM, frozen) and a small head trained on the project's own
 labelled sentences (``data/labelled``) or on agents' corrections (``train_heads``).
 
-Heads are trained on sentences, so an email is split into sentences, every sentence
-is classified, and the sentence predictions are aggregated (see ``aggregate_*``).
+A head reads whole emails (``features.email_features``: the mean of the sentences'
+embeddings and VADER lexicon scores) and its scores are temperature-scaled, so a
+score of 1.00 is rare and means something. The first heads read one sentence at a
+time and the step aggregated their predictions (``aggregate_*``); such a head file
+still works that way.
 A head is one safetensors file: weight and bias tensors, and in its metadata the
 labels, the embedding model, the training-set hash and the eval metrics.
 """
@@ -19,6 +22,12 @@ from typing import TYPE_CHECKING
 
 from workers.contract import Intent, Sentiment
 from workers.nlp.cache import load_once as once
+from workers.nlp.offline.aggregate import (
+    NEGATIVE_THRESHOLD,
+    OTHER_WEIGHT_FLOOR,
+    aggregate_intent,
+    aggregate_sentiment,
+)
 from workers.nlp.offline.embeddings import PACKAGE, MiniLMEncoder, get_encoder
 from workers.nlp.offline.head_files import (
     HEAD_LAYERS,
@@ -48,6 +57,8 @@ __all__ = [
     "HEAD_LAYERS",
     "INTENT_LABELS",
     "LABELLED_DATA",
+    "NEGATIVE_THRESHOLD",
+    "OTHER_WEIGHT_FLOOR",
     "REPO",
     "SENTIMENT_LABELS",
     "TASKS",
@@ -55,6 +66,8 @@ __all__ = [
     "HeadMissing",
     "IntentHeadStep",
     "SentimentHeadStep",
+    "aggregate_intent",
+    "aggregate_sentiment",
     "default_heads_dir",
     "ensure_heads",
     "get_head",
@@ -62,13 +75,6 @@ __all__ = [
     "load_head",
     "save_head",
 ]
-
-# One confidently negative sentence makes the email negative (see
-# aggregate_sentiment).
-NEGATIVE_THRESHOLD = 0.5
-# Weight floor for sentences that are all "other" (greetings, sign-offs), so an
-# email made only of them still gets a distribution.
-OTHER_WEIGHT_FLOOR = 0.05
 
 
 def ensure_heads(heads_dir: str | Path, *, auto_train: bool = True) -> None:
@@ -84,7 +90,7 @@ def ensure_heads(heads_dir: str | Path, *, auto_train: bool = True) -> None:
         raise HeadMissing(
             f"no {', '.join(missing)} head in {heads_dir}: run `manage.py train_heads`"
         )
-    from workers.nlp.offline.train import train_heads
+    from workers.nlp.offline.train import default_eval_emails, train_heads
 
     logger.warning(
         "no %s head in %s: training from %s (run `manage.py train_heads` to refresh)",
@@ -92,7 +98,7 @@ def ensure_heads(heads_dir: str | Path, *, auto_train: bool = True) -> None:
         heads_dir,
         LABELLED_DATA,
     )
-    train_heads(LABELLED_DATA, heads_dir)
+    train_heads(LABELLED_DATA, heads_dir, eval_emails=default_eval_emails())
 
 
 def get_head(heads_dir: str | Path, task: str, *, auto_train: bool = True) -> Head:
@@ -101,55 +107,6 @@ def get_head(heads_dir: str | Path, task: str, *, auto_train: bool = True) -> He
         return load_head(head_path(heads_dir, task))
 
     return once(("offline", "head", str(Path(heads_dir).resolve()), task), load)
-
-
-def aggregate_sentiment(
-    probs: Sequence[Sequence[float]], labels: Sequence[str] = SENTIMENT_LABELS
-) -> Sentiment:
-    """An email's sentiment from its sentences' probabilities.
-
-    The most negative sentence decides when it is confidently negative: one
-    complaint makes a complaint, whatever courtesy surrounds it ("Thanks in
-    advance", a friendly greeting), and triage would rather over-flag an unhappy
-    customer than average them away. Otherwise the mean over sentences decides.
-    """
-    if not probs:
-        raise ValueError("no sentence probabilities to aggregate")
-    if "NEGATIVE" in labels:
-        neg = labels.index("NEGATIVE")
-        worst = max(row[neg] for row in probs)
-        if worst >= NEGATIVE_THRESHOLD:
-            return {"label": "NEGATIVE", "score": float(worst)}
-    mean = [sum(row[k] for row in probs) / len(probs) for k in range(len(labels))]
-    best = max(range(len(labels)), key=mean.__getitem__)
-    return {"label": labels[best], "score": float(mean[best])}
-
-
-def aggregate_intent(
-    probs: Sequence[Sequence[float]], labels: Sequence[str] = INTENT_LABELS
-) -> Intent:
-    """An email's intent: the sentences' distributions, each weighted by how much
-    it is about a support matter at all (1 - P(other)).
-
-    Greetings, sign-offs and context ("I bought a kettle last month") then barely
-    count, and the request or problem sentences decide; an email made only of
-    "other" sentences stays "other".
-    """
-    if not probs:
-        raise ValueError("no sentence probabilities to aggregate")
-    other = labels.index("other") if "other" in labels else None
-    weights = [
-        1.0 if other is None else max(1.0 - row[other], OTHER_WEIGHT_FLOOR)
-        for row in probs
-    ]
-    total = sum(weights)
-    scores = {
-        label: float(sum(w * row[k] for w, row in zip(weights, probs, strict=True)))
-        / total
-        for k, label in enumerate(labels)
-    }
-    best = max(scores, key=scores.__getitem__)
-    return {"label": best, "score": scores[best], "scores": scores}
 
 
 class _HeadStep:
@@ -170,6 +127,17 @@ class _HeadStep:
         self._encoder = encoder or get_encoder()
         self.revision = self.head.digest
         self.model_id = f"{PACKAGE} + heads/{self.task}@{self.revision}"
+
+    def email_probs(self, texts: list[str]) -> list[list[float]]:
+        """Per text, the head's calibrated probabilities (in ``head.labels``)."""
+        from workers.nlp.offline.features import email_features
+
+        features = email_features(texts, self._encoder, self.head.layers)
+        return self.head.predict_proba(features).tolist()
+
+    @property
+    def reads_emails(self) -> bool:
+        return self.head.pooling != "sentence"
 
     def sentence_probs(self, texts: list[str]) -> list[list[list[float]]]:
         """Per text, per sentence, the head's probabilities (in ``head.labels``)."""
@@ -203,6 +171,19 @@ class SentimentHeadStep(_HeadStep):
         if not texts:
             return []
         labels = self.head.labels
+        if self.reads_emails:
+            # A blank text states nothing: NEUTRAL, as the sentence heads gave it
+            # (the email features of "" are all zeros, which a head may read as
+            # anything).
+            results: list[Sentiment] = [
+                {"label": "NEUTRAL", "score": 1.0} for _ in texts
+            ]
+            todo = [i for i, text in enumerate(texts) if text.strip()]
+            rows = self.email_probs([texts[i] for i in todo]) if todo else []
+            for i, row in zip(todo, rows, strict=True):
+                best = max(range(len(labels)), key=row.__getitem__)
+                results[i] = {"label": labels[best], "score": float(row[best])}
+            return results
         return [aggregate_sentiment(p, labels) for p in self.sentence_probs(texts)]
 
 
@@ -244,6 +225,18 @@ class IntentHeadStep(_HeadStep):
             {"label": None, "score": 0.0, "scores": {}} for _ in texts
         ]
         todo = [i for i, text in enumerate(texts) if text.strip()]
+        if self.reads_emails:
+            for i, row in zip(
+                todo, self.email_probs([texts[i] for i in todo]), strict=True
+            ):
+                kept = [row[k] for k in keep]
+                total = sum(kept) or 1.0
+                scores = {
+                    label: p / total for label, p in zip(self.labels, kept, strict=True)
+                }
+                best = max(scores, key=scores.__getitem__)
+                results[i] = {"label": best, "score": scores[best], "scores": scores}
+            return results
         per_text = self.sentence_probs([texts[i] for i in todo])
         for i, probs in zip(todo, per_text, strict=True):
             # Configured labels may be a subset: renormalise over them.

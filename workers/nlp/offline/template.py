@@ -51,6 +51,13 @@ KEYWORD_INTENTS: tuple[tuple[str, str], ...] = (
 )
 
 
+def complaining(grounding: Mapping[str, Any]) -> bool:
+    """Whether the customer complains: a NEGATIVE sentiment, or no sentiment at all
+    (unknown: the draft keeps its apology rather than guess the other way)."""
+    sentiment = str(grounding.get("sentiment") or "").upper()
+    return sentiment in ("", "NEGATIVE")
+
+
 def _topic(grounding: Mapping[str, Any], answer: str) -> str:
     """What the next step is about: what the request sentence asks for first (the
     customer's words: "I demand an exchange"), else the intent the pipeline found
@@ -74,15 +81,20 @@ def compose(
     answer: str,
     intent: str,
     apology: Sequence[str],
+    sentiment: str = "",
 ) -> str:
-    """Greeting, apology, acknowledgement of the request, next step, signature."""
+    """Greeting, apology (only to a customer who complains), acknowledgement of the
+    request, next step, signature."""
     greeting = f"Dear {name}," if name else "Dear customer,"
     shop = _clean_line(shop_name, 80) or "our shop"
     lines = [f"Thank you for contacting {shop}."]
-    if apology:
+    complaint = complaining({"sentiment": sentiment})
+    if apology and complaint:
         lines.extend(apology)
-    elif intent in PROBLEM_INTENTS:
+    elif intent in PROBLEM_INTENTS and complaint:
         lines.append("We are sorry for the trouble this has caused.")
+    elif sentiment.upper() == "POSITIVE":
+        lines.append("We are glad to hear it, and we will pass your kind words on.")
     if answer:
         lines.append(f'We have noted your request: "{answer}"')
     lines.append(NEXT_STEPS.get(intent, NEXT_STEPS["other"]))

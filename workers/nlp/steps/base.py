@@ -61,6 +61,8 @@ class Partial:
     revision: str | None
     tiny: bool
     on: str | None
+    # Why the step did not analyse this email (no model reads its language).
+    not_analysed: str | None = None
 
 
 @dataclass
@@ -100,6 +102,24 @@ class Batch:
     def result(self, step: str) -> list[Any]:
         """The results of an earlier step (None per email where it did not run)."""
         return self.results.get(step) or [None] * len(self.emails)
+
+    def subset(self, indices: Sequence[int]) -> Batch:
+        """The batch of these emails only (a step runs on the mail it can read).
+
+        Lists are copies: a step run on a subset must not write into the batch
+        (the steps that do, language and translation, read every language)."""
+        return Batch(
+            emails=[self.emails[i] for i in indices],
+            config=self.config,
+            language=[self.language[i] for i in indices],
+            analysis=[self.analysis[i] for i in indices],
+            on=[self.on[i] for i in indices],
+            results={
+                step: [values[i] for i in indices]
+                for step, values in self.results.items()
+            },
+            outcomes=[self.outcomes[i] for i in indices],
+        )
 
 
 class Step:
@@ -160,6 +180,35 @@ class Step:
             )
         return model
 
+    def read_languages(self, config: PipelineConfig) -> frozenset[str] | None:
+        """The languages this step's model reads here; None: any language."""
+        override = config.step_languages.get(self.name)
+        if override:
+            return frozenset(code.lower() for code in override)
+        if self.languages == "any":
+            return None
+        if self.languages == "analysis":
+            return frozenset({config.analysis_language})
+        return frozenset(self.languages)
+
+    def not_analysed(self, batch: Batch) -> list[str | None]:
+        """Per email: None when this step reads the text it would be given, else
+        why not ("no model reads German here: ..."). A mail whose language is
+        unknown (too short to tell) is read: there is nothing to say it is not."""
+        readable = self.read_languages(batch.config)
+        if readable is None:
+            return [None] * len(batch)
+        analysis = batch.config.analysis_language
+        reasons: list[str | None] = []
+        for i, language in enumerate(batch.language):
+            if self.reads == "analysis" and batch.on[i] == "translation":
+                language = analysis
+            if not language or language.lower() in readable:
+                reasons.append(None)
+            else:
+                reasons.append(not_analysed_reason(language, readable, analysis))
+        return reasons
+
     def load(self, config: PipelineConfig) -> Any:
         """The loaded runner for this configuration (models load once per process)."""
         model = self.require_model(config)
@@ -202,6 +251,19 @@ class Step:
     # What a failed batch records as "on" for every email.
     def failed_on(self, batch: Batch) -> list[str]:
         return self.computed_on(batch)
+
+
+def not_analysed_reason(language: str, readable: frozenset[str], analysis: str) -> str:
+    """What the dashboard says of a step that did not analyse a mail."""
+    from workers.nlp.text import language_name
+
+    name = language_name(language.lower())
+    hint = (
+        f"install a {language}→{analysis} translation model"
+        if analysis in readable
+        else "configure a model that reads it"
+    )
+    return f"no model reads {name} here: {hint}"
 
 
 def uniform(runner: Any, results: Sequence[Any], on: Sequence[str]) -> list[Partial]:

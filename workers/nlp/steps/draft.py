@@ -54,7 +54,7 @@ class DraftSpec(Step):
     label = "Reply draft"
     order = 80
     result_type = Draft
-    inputs = ("language", "answer", "summary", "entities", "intent")
+    inputs = ("language", "sentiment", "answer", "summary", "entities", "intent")
     # The language tells which language the customer gets the draft in.
     requires = ("language",)
     backends = {"causal": _generator("causal"), "chat": _generator("chat")}
@@ -76,6 +76,7 @@ class DraftSpec(Step):
         )
         answers, intents = batch.result("answer"), batch.result("intent")
         summaries, entities = batch.result("summary"), batch.result("entities")
+        sentiments = batch.result("sentiment")
         items = [
             DraftInput(
                 email=batch.analysis[i],
@@ -85,6 +86,7 @@ class DraftSpec(Step):
                 summary=(summaries[i] or {}).get("summary") or "",
                 entities=entities[i] or (),
                 intent=(intents[i] or {}).get("label") or "",
+                sentiment=str((sentiments[i] or {}).get("label") or ""),
                 language=(
                     config.analysis_language
                     if batch.on[i] == "translation"
@@ -159,6 +161,7 @@ def translate_drafts(
             if customer[i] != agent
             else None
         )
+        source = _customer_language_source(done, i, customer[i], customer_text)
         drafts.append(
             {
                 # Falls back to the analysis-language draft, with the error.
@@ -168,9 +171,25 @@ def translate_drafts(
                 "backend": backends[i] if backends else STEP.backend(config),
                 "prompt_version": prompt_version or PROMPT_VERSION,
                 "translation_error": "; ".join(errors) or None,
+                "customer_language_model": source[0],
+                "customer_language_via": source[1],
             }
         )
     return drafts
+
+
+def _customer_language_source(
+    done: Mapping[tuple[int, str], Translated],
+    i: int,
+    language: str,
+    text: str | None,
+) -> tuple[str, str | None]:
+    """(model, pivot) that made the customer-language draft: an approver must be
+    told when a reply went through a third language."""
+    translated = done.get((i, language))
+    if text is None or translated is None or translated.result is None:
+        return "", None
+    return translated.model, translated.result.get("via")
 
 
 def _version(
