@@ -1,0 +1,63 @@
+"""Reads the API needs that the dashboard's selectors do not have (kept here, not
+in triage.selectors, so the API can change without touching the dashboard)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from triage import selectors
+from triage.models import AuditEvent, Message, ReplyDraft, Ticket
+
+# The list's filters: query parameter -> ticket column (the dashboard's filters).
+LIST_FILTERS = {
+    "status": "status",
+    "priority": "priority",
+    "sentiment": "shown_sentiment",
+    "intent": "shown_intent",
+    "language": "language",
+    "assigned_to": "assigned_to__username",
+    "draft_status": "draft_status",
+}
+
+
+def api_ticket_list(
+    *, filters: dict[str, Any], search: str = "", created_after: datetime | None = None
+) -> QuerySet[Ticket]:
+    tickets = selectors.ticket_list()
+    for param, column in LIST_FILTERS.items():
+        value = filters.get(param)
+        if value not in (None, ""):
+            tickets = tickets.filter(**{column: value})
+    if created_after is not None:
+        tickets = tickets.filter(created_at__gte=created_after)
+    if search:
+        tickets = selectors.ticket_search(tickets, search)
+    return tickets
+
+
+def api_ticket_detail() -> QuerySet[Ticket]:
+    """Tickets with their messages (and analyses), drafts and audit trail."""
+    return (
+        Ticket.objects.defer("search_vector")
+        .select_related("assigned_to")
+        .prefetch_related(
+            Prefetch(
+                "messages",
+                queryset=Message.objects.defer("raw", "html_body")
+                .order_by("received_at", "pk")
+                .prefetch_related("analyses"),
+            ),
+            Prefetch("drafts", queryset=ReplyDraft.objects.order_by("created_at")),
+            Prefetch(
+                "audit_events",
+                queryset=AuditEvent.objects.select_related("actor"),
+            ),
+        )
+    )
+
+
+def api_draft(draft_id: int) -> ReplyDraft:
+    return ReplyDraft.objects.select_related("ticket").get(pk=draft_id)

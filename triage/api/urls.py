@@ -1,0 +1,19 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+
+from triage.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("tickets/", views.TicketList.as_view(), name="ticket-list"),
+    path("tickets/<int:pk>/", views.TicketDetail.as_view(), name="ticket-detail"),
+    path("drafts/<int:pk>/", views.DraftDetail.as_view(), name="draft-detail"),
+    path(
+        "drafts/<int:pk>/approve/", views.DraftApprove.as_view(), name="draft-approve"
+    ),
+    path("drafts/<int:pk>/reject/", views.DraftReject.as_view(), name="draft-reject"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Redoc from drf-spectacular-sidecar: assets served by the app (no CDN).
+    path("docs/", SpectacularRedocView.as_view(url_name="api:schema"), name="docs"),
+]
