@@ -493,6 +493,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "triage.models.Ticket.Status",
+        "DraftStatusEnum": "triage.models.ReplyDraft.Status",
+    },
 }
 
 LOGGING = {

@@ -7,3 +7,6 @@ class ApiConfig(AppConfig):
     label = "triage_api"
     verbose_name = "API"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from triage.api import schema  # noqa: F401 - registers the token scheme

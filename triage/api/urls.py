@@ -1,5 +1,5 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from triage.api import views
 
@@ -14,6 +14,13 @@ urlpatterns = [
     ),
     path("drafts/<int:pk>/reject/", views.DraftReject.as_view(), name="draft-reject"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    # Redoc from drf-spectacular-sidecar: assets served by the app (no CDN).
-    path("docs/", SpectacularRedocView.as_view(url_name="api:schema"), name="docs"),
+    # Swagger UI from drf-spectacular-sidecar: assets served by the app (no CDN),
+    # the init script a separate URL (the CSP allows no inline script).
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api:schema", template_name="api/swagger_ui.html"
+        ),
+        name="docs",
+    ),
 ]
