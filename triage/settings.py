@@ -484,6 +484,13 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"api": env.str("TRIAGE_API_RATE", "600/minute")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+# Outgoing webhooks (triage.services.outgoing_webhooks): private, loopback and
+# link-local targets are refused unless allowed (a receiver on the same host).
+TRIAGE_WEBHOOKS_ALLOW_PRIVATE = env.bool("TRIAGE_WEBHOOKS_ALLOW_PRIVATE", False)
+TRIAGE_WEBHOOKS_TIMEOUT_SECONDS = env.float("TRIAGE_WEBHOOKS_TIMEOUT_SECONDS", 10.0)
+TRIAGE_WEBHOOKS_MAX_ATTEMPTS = env.int("TRIAGE_WEBHOOKS_MAX_ATTEMPTS", 8)
+# A subscription is disabled after this many failed deliveries in a row.
+TRIAGE_WEBHOOKS_DISABLE_AFTER = env.int("TRIAGE_WEBHOOKS_DISABLE_AFTER", 20)
 SPECTACULAR_SETTINGS = {
     "TITLE": "triage API",
     "DESCRIPTION": "Tickets, drafts and their approval: what the dashboard does.",
