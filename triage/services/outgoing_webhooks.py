@@ -101,7 +101,7 @@ def resolve_public(host: str, port: int) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise UnsafeTarget(f"{host} does not resolve: {exc}") from exc
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     if not settings.TRIAGE_WEBHOOKS_ALLOW_PRIVATE:
         for address in addresses:
             ip = ipaddress.ip_address(address.split("%")[0])
@@ -190,8 +190,9 @@ def webhook_deliver(delivery_id: int) -> DeliveryOutcome:
             SIGNATURE_HEADER: sign(subscription.secret, body, int(time.time())),
         }
         delivery.attempts += 1
+        code: int | None = None
         try:
-            code = _post(subscription.url, body, headers)
+            status = _post(subscription.url, body, headers)
         except UnsafeTarget as exc:
             delivery.status = WebhookDelivery.Status.REFUSED
             delivery.last_error = str(exc)
@@ -199,9 +200,10 @@ def webhook_deliver(delivery_id: int) -> DeliveryOutcome:
             logger.warning("Webhook %s refused: %s", delivery.pk, exc)
             return DeliveryOutcome.REFUSED
         except OSError as exc:
-            code, error = None, f"{type(exc).__name__}: {exc}"
+            error = f"{type(exc).__name__}: {exc}"
         else:
-            error = "" if 200 <= code < 300 else f"HTTP {code}"
+            code = status
+            error = "" if 200 <= status < 300 else f"HTTP {status}"
         delivery.response_code = code
         delivery.last_error = error
         if not error:
