@@ -51,6 +51,10 @@ def reply_create(
         )
         ticket_list_fields_refresh([ticket.pk])
         _audit(ticket, user, "reply_created", draft=draft.pk, chars=len(text))
+        webhook_emit(
+            "draft.created",
+            {"ticket": ticket.pk, "draft": draft.pk, "text": draft.text},
+        )
     return draft
 
 

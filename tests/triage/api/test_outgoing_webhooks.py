@@ -214,3 +214,38 @@ def test_admin_test_event_is_delivered(
     assert json.loads(body)["type"] == "webhook.test"
     assert verify(headers, body, SECRET)
     assert webhook_send_test  # the admin action calls this service
+
+
+def test_ingest_and_triage_emit_their_events(
+    receiver, django_capture_on_commit_callbacks
+):
+    from tests.factories import make_eml
+    from tests.triage.test_analysis_save import full_results
+    from triage.services import analysis_save, email_ingest
+
+    subscribe(
+        receiver.url,
+        "ticket.created",
+        "message.received",
+        "message.triaged",
+        "draft.created",
+    )
+    # The ingest's own after-commit work (triage with real models) is not run
+    # here: the recorded deliveries are delivered as their task would.
+    with django_capture_on_commit_callbacks(execute=False):
+        message = email_ingest(make_eml(), source="test").message
+        analysis_save(message_id=message.pk, results=full_results("Dear Ada"))
+    for delivery in WebhookDelivery.objects.order_by("pk"):
+        assert webhook_deliver(delivery.pk) == DeliveryOutcome.DELIVERED
+    events = [json.loads(body) for _, body in receiver.requests]
+    by_type = {e["type"]: e["data"] for e in events}
+    assert list(by_type) == [
+        "ticket.created",
+        "message.received",
+        "draft.created",
+        "message.triaged",
+    ]
+    assert by_type["message.received"]["message"] == message.pk
+    assert by_type["message.triaged"]["analysis"]["sentiment"]["result"]
+    assert by_type["draft.created"]["text"] == "Dear Ada"
+    assert len({e["id"] for e in events}) == 4
