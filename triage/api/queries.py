@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
 
 from triage import selectors
@@ -61,3 +62,12 @@ def api_ticket_detail() -> QuerySet[Ticket]:
 
 def api_draft(draft_id: int) -> ReplyDraft:
     return ReplyDraft.objects.select_related("ticket").get(pk=draft_id)
+
+
+def api_assignable_user(username: str) -> Any:
+    """Who a ticket may be assigned to: active staff (as the dashboard's form)."""
+    return (
+        get_user_model()
+        .objects.filter(username=username, is_active=True, is_staff=True)
+        .first()
+    )

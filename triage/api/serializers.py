@@ -144,3 +144,14 @@ class DraftApproveSerializer(serializers.Serializer):
 
 class DraftRejectSerializer(serializers.Serializer):
     reason = serializers.CharField()
+
+
+class AssignSerializer(serializers.Serializer):
+    tickets = serializers.ListField(child=serializers.IntegerField(), max_length=500)
+    assignee = serializers.CharField(
+        allow_null=True, help_text="A username, or null to unassign."
+    )
+
+
+class AssignResultSerializer(serializers.Serializer):
+    changed = serializers.IntegerField()

@@ -7,7 +7,12 @@ app_name = "api"
 
 urlpatterns = [
     path("tickets/", views.TicketList.as_view(), name="ticket-list"),
+    path("tickets/assign/", views.TicketAssign.as_view(), name="ticket-assign"),
     path("tickets/<int:pk>/", views.TicketDetail.as_view(), name="ticket-detail"),
+    path(
+        "tickets/<int:pk>/drafts/", views.TicketDrafts.as_view(), name="ticket-drafts"
+    ),
+    path("overview/", views.Overview.as_view(), name="overview"),
     path("drafts/<int:pk>/", views.DraftDetail.as_view(), name="draft-detail"),
     path(
         "drafts/<int:pk>/approve/", views.DraftApprove.as_view(), name="draft-approve"

@@ -16,10 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from triage import services
+from triage import selectors, services
 from triage.api import queries, serializers
 from triage.models import ReplyDraft, Ticket
-from triage.services.reply_common import PERM_APPROVE, PERM_EDIT
+from triage.services.reply_common import PERM_ADD, PERM_APPROVE, PERM_EDIT
 
 
 class TicketCursor(pagination.CursorPagination):
@@ -149,4 +149,66 @@ class DraftReject(APIView):
             lambda: services.reply_reject(
                 draft_id=pk, user=request.user, reason=form.validated_data["reason"]
             )
+        )
+
+
+class TicketAssign(APIView):
+    """Assign tickets (the list's bulk action)."""
+
+    @extend_schema(
+        request=serializers.AssignSerializer,
+        responses=serializers.AssignResultSerializer,
+    )
+    def post(self, request: Request) -> Response:
+        form = serializers.AssignSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        username = form.validated_data["assignee"]
+        assignee = None
+        if username is not None:
+            assignee = queries.api_assignable_user(username)
+            if assignee is None:
+                raise exceptions.ValidationError({"assignee": "No such active staff."})
+        changed = services.ticket_assign(
+            ticket_ids=form.validated_data["tickets"],
+            assignee=assignee,
+            actor=request.user,
+        )
+        return Response({"changed": changed})
+
+
+class TicketDrafts(APIView):
+    """An agent writes a reply on a ticket (a draft for an approver)."""
+
+    write_perm = PERM_ADD
+
+    @extend_schema(
+        request=serializers.DraftEditSerializer,
+        responses={201: serializers.DraftSerializer},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        form = serializers.DraftEditSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        get_object_or_404(Ticket.objects.only("pk"), pk=pk)
+        response = _draft_call(
+            lambda: services.reply_create(
+                ticket_id=pk, user=request.user, **form.validated_data
+            )
+        )
+        if response.status_code == status.HTTP_200_OK:
+            response.status_code = status.HTTP_201_CREATED
+        return response
+
+
+class Overview(APIView):
+    """The team leads' figures (the overview page's charts)."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "tickets_per_day": selectors.overview_tickets_per_day(),
+                "intent_mix": selectors.overview_intent_mix(),
+                "open_by_priority_age": selectors.overview_open_by_priority_age(),
+                "time_to_approval": selectors.overview_time_to_approval(),
+            }
         )

@@ -201,3 +201,79 @@ def test_rate_limit_is_per_token(settings, agent):
     finally:
         SimpleRateThrottle.THROTTLE_RATES = original
         cache.clear()
+
+
+def test_agent_assigns_tickets_audited(agent, agent_api, approver):
+    tickets = [TicketFactory(), TicketFactory()]
+    ids = [t.pk for t in tickets]
+    response = agent_api.post(
+        "/api/v1/tickets/assign/",
+        {"tickets": ids, "assignee": approver.username},
+        format="json",
+    )
+    assert response.json() == {"changed": 2}
+    assert set(Ticket.objects.values_list("assigned_to", flat=True)) == {approver.pk}
+    events = AuditEvent.objects.filter(action="ticket_assigned")
+    assert {e.actor for e in events} == {agent}
+    again = agent_api.post(
+        "/api/v1/tickets/assign/", {"tickets": ids, "assignee": None}, format="json"
+    )
+    assert again.json() == {"changed": 2}
+    nobody = agent_api.post(
+        "/api/v1/tickets/assign/", {"tickets": ids, "assignee": "ghost"}, format="json"
+    )
+    assert nobody.status_code == 400
+
+
+def test_agent_writes_a_reply_draft(agent, agent_api):
+    ticket = MessageFactory().ticket
+    response = agent_api.post(
+        f"/api/v1/tickets/{ticket.pk}/drafts/", {"text": "We are on it."}, format="json"
+    )
+    assert response.status_code == 201
+    draft = ReplyDraft.objects.get(pk=response.json()["id"])
+    assert (draft.text, draft.author, draft.status) == (
+        "We are on it.",
+        agent,
+        "drafted",
+    )
+    empty = agent_api.post(
+        f"/api/v1/tickets/{ticket.pk}/drafts/", {"text": "   "}, format="json"
+    )
+    assert empty.status_code in (400, 409)
+    missing = agent_api.post(
+        "/api/v1/tickets/999999/drafts/", {"text": "x"}, format="json"
+    )
+    assert missing.status_code == 404
+
+
+def test_a_reader_without_change_rights_cannot_write(db):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+
+    reader = UserFactory()
+    reader.user_permissions.add(
+        Permission.objects.get(codename="view_ticket", content_type__app_label="triage")
+    )
+    client, _ = client_for(reader)
+    ticket = TicketFactory()
+    assert client.get(f"/api/v1/tickets/{ticket.pk}/").status_code == 200
+    patch = client.patch(
+        f"/api/v1/tickets/{ticket.pk}/", {"status": "closed"}, format="json"
+    )
+    assert patch.status_code == 403
+    ticket.refresh_from_db()
+    assert ticket.status == "new"
+
+
+def test_overview_figures(agent_api):
+    TicketFactory(sentiment_label="NEGATIVE")
+    body = agent_api.get("/api/v1/overview/").json()
+    assert set(body) == {
+        "tickets_per_day",
+        "intent_mix",
+        "open_by_priority_age",
+        "time_to_approval",
+    }
+    assert "NEGATIVE" in str(body["tickets_per_day"])
