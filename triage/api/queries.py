@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Max, Prefetch, QuerySet
 
 from triage import selectors
 from triage.models import AuditEvent, Message, ReplyDraft, Ticket
@@ -70,4 +70,24 @@ def api_assignable_user(username: str) -> Any:
         get_user_model()
         .objects.filter(username=username, is_active=True, is_staff=True)
         .first()
+    )
+
+
+def api_message(message_id: int) -> Message:
+    return (
+        Message.objects.defer("raw", "html_body")
+        .prefetch_related("analyses")
+        .get(pk=message_id)
+    )
+
+
+def api_customers(email_prefix: str = "") -> QuerySet[Any]:
+    """Customers as the tickets know them: address, tickets, latest contact."""
+    tickets = Ticket.objects.all()
+    if email_prefix:
+        tickets = tickets.filter(customer_email__istartswith=email_prefix)
+    return (
+        tickets.values("customer_email")
+        .annotate(tickets=Count("pk"), last_ticket_at=Max("created_at"))
+        .order_by("-last_ticket_at", "customer_email")
     )

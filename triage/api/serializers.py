@@ -155,3 +155,9 @@ class AssignSerializer(serializers.Serializer):
 
 class AssignResultSerializer(serializers.Serializer):
     changed = serializers.IntegerField()
+
+
+class CustomerSerializer(serializers.Serializer):
+    customer_email = serializers.CharField()
+    tickets = serializers.IntegerField()
+    last_ticket_at = serializers.DateTimeField()

@@ -13,6 +13,8 @@ urlpatterns = [
         "tickets/<int:pk>/drafts/", views.TicketDrafts.as_view(), name="ticket-drafts"
     ),
     path("overview/", views.Overview.as_view(), name="overview"),
+    path("messages/<int:pk>/", views.MessageDetail.as_view(), name="message-detail"),
+    path("customers/", views.CustomerList.as_view(), name="customer-list"),
     path("drafts/<int:pk>/", views.DraftDetail.as_view(), name="draft-detail"),
     path(
         "drafts/<int:pk>/approve/", views.DraftApprove.as_view(), name="draft-approve"

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from triage import selectors, services
 from triage.api import queries, serializers
-from triage.models import ReplyDraft, Ticket
+from triage.models import Message, ReplyDraft, Ticket
 from triage.services.reply_common import PERM_ADD, PERM_APPROVE, PERM_EDIT
 
 
@@ -212,3 +212,30 @@ class Overview(APIView):
                 "time_to_approval": selectors.overview_time_to_approval(),
             }
         )
+
+
+class MessageDetail(APIView):
+    @extend_schema(responses=serializers.MessageSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        try:
+            message = queries.api_message(pk)
+        except Message.DoesNotExist as exc:
+            raise exceptions.NotFound() from exc
+        return Response(serializers.MessageSerializer(message).data)
+
+
+class CustomerPages(pagination.PageNumberPagination):
+    page_size = 50
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("email", OpenApiTypes.STR, description="Address prefix.")
+    ]
+)
+class CustomerList(generics.ListAPIView):
+    serializer_class = serializers.CustomerSerializer
+    pagination_class = CustomerPages
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return queries.api_customers(self.request.query_params.get("email", ""))

@@ -277,3 +277,23 @@ def test_overview_figures(agent_api):
         "time_to_approval",
     }
     assert "NEGATIVE" in str(body["tickets_per_day"])
+
+
+def test_message_detail_and_customers(agent_api):
+    message = MessageFactory()
+    TicketFactory(customer_email=message.ticket.customer_email)
+    TicketFactory(customer_email="someone.else@example.org")
+    body = agent_api.get(f"/api/v1/messages/{message.pk}/").json()
+    assert (body["id"], body["text_body"]) == (message.pk, message.text_body)
+    assert agent_api.get("/api/v1/messages/999999/").status_code == 404
+    rows = agent_api.get(
+        "/api/v1/customers/", {"email": message.ticket.customer_email}
+    ).json()["results"]
+    assert rows == [
+        {
+            "customer_email": message.ticket.customer_email,
+            "tickets": 2,
+            "last_ticket_at": rows[0]["last_ticket_at"],
+        }
+    ]
+    assert agent_api.get("/api/v1/customers/").json()["count"] == 2
