@@ -74,6 +74,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "triage",
+    "triage.api",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -482,6 +486,41 @@ TRIAGE_CONTENT_SECURITY_POLICY = (
     "object-src 'none'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'self'"
 )
+
+# The REST API (/api/v1/, triage.api): tokens for scripts, sessions for the
+# browsable API; the dashboard's roles decide what each user may do.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "triage.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["triage.api.permissions.RolePermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["triage.api.permissions.TokenRateThrottle"],
+    # Requests per token (per user for sessions), e.g. 600/minute.
+    "DEFAULT_THROTTLE_RATES": {"api": env.str("TRIAGE_API_RATE", "600/minute")},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# Outgoing webhooks (triage.services.outgoing_webhooks): private, loopback and
+# link-local targets are refused unless allowed (a receiver on the same host).
+TRIAGE_WEBHOOKS_ALLOW_PRIVATE = env.bool("TRIAGE_WEBHOOKS_ALLOW_PRIVATE", False)
+TRIAGE_WEBHOOKS_TIMEOUT_SECONDS = env.float("TRIAGE_WEBHOOKS_TIMEOUT_SECONDS", 10.0)
+TRIAGE_WEBHOOKS_MAX_ATTEMPTS = env.int("TRIAGE_WEBHOOKS_MAX_ATTEMPTS", 8)
+# A subscription is disabled after this many failed deliveries in a row.
+TRIAGE_WEBHOOKS_DISABLE_AFTER = env.int("TRIAGE_WEBHOOKS_DISABLE_AFTER", 20)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "triage API",
+    "DESCRIPTION": "Tickets, drafts and their approval: what the dashboard does.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Docs assets from the app (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "triage.models.Ticket.Status",
+        "DraftStatusEnum": "triage.models.ReplyDraft.Status",
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -17,4 +17,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("webhooks/", include("triage.webhooks.urls")),
+    path("api/v1/", include("triage.api.urls")),
 ]

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from triage.models import AuditEvent, Ticket
+from triage.services.outgoing_webhooks import webhook_emit
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,14 @@ def ticket_update(*, ticket: Ticket, user: Any, fields: Iterable[str]) -> Ticket
             actor=user,
             action="ticket_updated",
             detail={name: _plain(getattr(ticket, name)) for name in changed},
+        )
+        webhook_emit(
+            "ticket.updated",
+            {
+                "ticket": ticket.pk,
+                "by": user.get_username() if user else "",
+                "changes": {name: _plain(getattr(ticket, name)) for name in changed},
+            },
         )
     return ticket
 

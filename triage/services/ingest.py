@@ -24,6 +24,7 @@ from triage.mime import (
 )
 from triage.models import Attachment, AuditEvent, Message, Ticket
 from triage.services.denorm import ticket_search_refresh
+from triage.services.outgoing_webhooks import webhook_emit
 from triage.services.triage import message_enqueue_triage
 
 logger = logging.getLogger(__name__)
@@ -222,6 +223,25 @@ def _store(
             action="mentioned_by_stranger",
             detail={"message": message.pk, "ticket": ticket.pk},
         )
+    if new_ticket:
+        webhook_emit(
+            "ticket.created",
+            {
+                "ticket": ticket.pk,
+                "subject": ticket.subject,
+                "customer_email": ticket.customer_email,
+            },
+        )
+    webhook_emit(
+        "message.received",
+        {
+            "ticket": ticket.pk,
+            "message": message.pk,
+            "message_id": message.message_id,
+            "from": message.from_address,
+            "subject": message.subject,
+        },
+    )
     transaction.on_commit(lambda: message_enqueue_triage(message.pk))
     return message
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from triage.models import ReplyDraft, Ticket
 from triage.services.denorm import ticket_list_fields_refresh
+from triage.services.outgoing_webhooks import webhook_emit
 from triage.services.reply_common import (
     EDITABLE,
     PERM_ADD,
@@ -50,6 +51,10 @@ def reply_create(
         )
         ticket_list_fields_refresh([ticket.pk])
         _audit(ticket, user, "reply_created", draft=draft.pk, chars=len(text))
+        webhook_emit(
+            "draft.created",
+            {"ticket": ticket.pk, "draft": draft.pk, "text": draft.text},
+        )
     return draft
 
 
@@ -159,6 +164,15 @@ def reply_approve(
             draft=draft.pk,
             version=reply_version(draft),
             resend=resend,
+        )
+        webhook_emit(
+            "draft.approved",
+            {
+                "ticket": draft.ticket_id,
+                "draft": draft.pk,
+                "approved_by": user.get_username(),
+                "text": draft.text,
+            },
         )
         draft_pk = draft.pk
         transaction.on_commit(lambda: reply_enqueue_send(draft_pk))

@@ -16,6 +16,7 @@ from django.utils import timezone
 from triage import queue
 from triage.models import Message, ReplyDraft, Ticket
 from triage.services.denorm import ticket_list_fields_refresh
+from triage.services.outgoing_webhooks import webhook_emit
 from triage.services.reply_common import (
     OutgoingReply,
     ReplyRefused,
@@ -247,4 +248,13 @@ def _send_record_once(outgoing: OutgoingReply) -> None:
             message_id=outgoing.message_id,
             to=outgoing.to,
             approved_by=draft.approved_by.get_username() if draft.approved_by else "",
+        )
+        webhook_emit(
+            "reply.sent",
+            {
+                "ticket": ticket.pk,
+                "draft": draft.pk,
+                "message_id": outgoing.message_id,
+                "to": outgoing.to,
+            },
         )

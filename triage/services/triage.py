@@ -18,6 +18,7 @@ from triage import queue
 from triage.models import Analysis, AuditEvent, Message, ReplyDraft, Ticket
 from triage.quoting import strip_quoted
 from triage.services.denorm import ticket_list_fields_refresh, ticket_search_refresh
+from triage.services.outgoing_webhooks import webhook_emit
 from workers import contract
 
 logger = logging.getLogger(__name__)
@@ -259,6 +260,19 @@ def analysis_save(*, message_id: int, results: contract.Outcomes) -> Message:
                 "failed_steps": sorted(errors),
             },
         )
+        # The analysis as stored (each step's result or error).
+        webhook_emit(
+            "message.triaged",
+            {
+                "ticket": message.ticket_id,
+                "message": message.pk,
+                "status": message.triage_status,
+                "analysis": {
+                    step: {"result": o.get("result"), "error": o.get("error") or ""}
+                    for step, o in results.items()
+                },
+            },
+        )
     return message
 
 
@@ -353,8 +367,12 @@ def _draft_save(message: Message, draft: contract.Draft | None) -> None:
         "customer_language_via": draft.get("customer_language_via") or "",
     }
     if existing is None:
-        ReplyDraft.objects.create(
+        created = ReplyDraft.objects.create(
             in_reply_to_message=message, created_by=ReplyDraft.Author.MODEL, **values
+        )
+        webhook_emit(
+            "draft.created",
+            {"ticket": message.ticket_id, "draft": created.pk, "text": created.text},
         )
     else:
         for name, value in values.items():

@@ -1,0 +1,251 @@
+"""Outgoing webhooks delivered to a real HTTP server (http.server in a thread)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.factories import ReplyDraftFactory, TicketFactory, UserFactory
+from triage.api.models import WebhookDelivery, WebhookSubscription
+from triage.services import roles_sync, ticket_update
+from triage.services.outgoing_webhooks import (
+    DeliveryOutcome,
+    webhook_deliver,
+    webhook_emit,
+    webhook_send_test,
+)
+from triage.services.reply_approval import reply_approve, reply_version
+
+pytestmark = pytest.mark.django_db
+SECRET = "whsec-test-only"
+
+
+class Receiver:
+    """Answers with the codes queued in `answers` (then 200); keeps requests."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.answers: list[int] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                code = receiver.answers.pop(0) if receiver.answers else 200
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks?x=1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.TRIAGE_WEBHOOKS_ALLOW_PRIVATE = True  # the receiver is on loopback
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def subscribe(url: str, *events: str) -> WebhookSubscription:
+    return WebhookSubscription.objects.create(
+        url=url, events=list(events), secret=SECRET
+    )
+
+
+def verify(headers: dict[str, str], body: bytes, secret: str) -> bool:
+    """What a receiver does (as in the README)."""
+    parts = dict(p.split("=", 1) for p in headers["Triage-Signature"].split(","))
+    expected = hmac.new(
+        secret.encode(), f"{parts['t']}.".encode() + body, hashlib.sha256
+    ).hexdigest()
+    return hmac.compare_digest(expected, parts["v1"])
+
+
+def test_signed_delivery_retried_after_a_500_and_delivered_once(receiver):
+    subscribe(receiver.url, "ticket.updated")
+    receiver.answers = [500]
+    [delivery_id] = webhook_emit("ticket.updated", {"ticket": 7})
+
+    assert webhook_deliver(delivery_id) == DeliveryOutcome.FAILED
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    assert (delivery.status, delivery.response_code) == ("pending", 500)
+    assert webhook_deliver(delivery_id) == DeliveryOutcome.DELIVERED
+    assert webhook_deliver(delivery_id) == DeliveryOutcome.ALREADY_DELIVERED
+
+    assert len(receiver.requests) == 2
+    ids = {headers["Triage-Event-Id"] for headers, _ in receiver.requests}
+    assert ids == {str(delivery.event_id)}
+    headers, body = receiver.requests[-1]
+    assert verify(headers, body, SECRET)
+    assert not verify(headers, body, "another secret")
+    assert not verify(headers, body + b" ", SECRET)
+    event = json.loads(body)
+    assert event["type"] == "ticket.updated" and event["data"] == {"ticket": 7}
+    assert event["id"] == str(delivery.event_id)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.response_code, delivery.attempts) == (
+        "delivered",
+        200,
+        2,
+    )
+
+
+def test_concurrent_deliveries_of_one_event_post_once(receiver, transactional_db):
+    import uuid
+
+    from django.db import connections
+
+    # The row as webhook_emit writes it, without its task (which would run at
+    # once here, eagerly): four deliverers race for it instead.
+    delivery_id = WebhookDelivery.objects.create(
+        subscription=subscribe(receiver.url, "ticket.updated"),
+        event_id=uuid.uuid4(),
+        event="ticket.updated",
+        payload={"ticket": 1},
+    ).pk
+    barrier = threading.Barrier(4)
+    outcomes = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(webhook_deliver(delivery_id))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert outcomes.count(DeliveryOutcome.DELIVERED) == 1, outcomes
+    assert len(receiver.requests) == 1
+
+
+def test_services_emit_events_after_commit_through_the_task(
+    receiver, django_capture_on_commit_callbacks
+):
+    subscribe(receiver.url, "ticket.updated", "draft.approved")
+    approver = UserFactory(groups=[roles_sync()["Approvers"]])
+    ticket = TicketFactory()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        ticket.status = "closed"
+        ticket_update(ticket=ticket, user=approver, fields=["status"])
+    assert receiver.requests == []  # nothing leaves before the commit
+    for callback in callbacks:
+        callback()
+    draft = ReplyDraftFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        reply_approve(draft_id=draft.pk, user=approver, version=reply_version(draft))
+    types = [json.loads(body)["type"] for _, body in receiver.requests]
+    assert types == ["ticket.updated", "draft.approved"]
+    assert json.loads(receiver.requests[1][1])["data"]["draft"] == draft.pk
+    assert WebhookDelivery.objects.filter(status="delivered").count() == 2
+
+
+def test_unsubscribed_events_are_not_sent(receiver, django_capture_on_commit_callbacks):
+    subscribe(receiver.url, "reply.sent")
+    assert webhook_emit("ticket.updated", {"ticket": 1}) == []
+
+
+def test_loopback_and_private_targets_are_refused_by_default(settings):
+    settings.TRIAGE_WEBHOOKS_ALLOW_PRIVATE = False
+    receiver = Receiver()
+    try:
+        for url in (
+            receiver.url,
+            "http://localhost:9/x",
+            "http://10.0.0.1/x",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]:9/x",
+            "http://192.168.1.1/x",
+        ):
+            sub = subscribe(url, "ticket.updated")
+            [delivery_id] = webhook_emit("ticket.updated", {"ticket": 1})
+            assert webhook_deliver(delivery_id) == DeliveryOutcome.REFUSED, url
+            delivery = WebhookDelivery.objects.get(pk=delivery_id)
+            assert delivery.status == "refused"
+            sub.delete()
+        assert receiver.requests == []
+    finally:
+        receiver.close()
+
+
+def test_repeated_failures_disable_the_subscription(receiver, settings):
+    settings.TRIAGE_WEBHOOKS_DISABLE_AFTER = 3
+    sub = subscribe(receiver.url, "ticket.updated")
+    receiver.answers = [503, 503, 503]
+    for _ in range(3):
+        [delivery_id] = webhook_emit("ticket.updated", {"ticket": 1})
+        webhook_deliver(delivery_id)
+    sub.refresh_from_db()
+    assert not sub.is_active and "3 failures" in sub.disabled_reason
+    assert webhook_emit("ticket.updated", {"ticket": 1}) == []
+
+
+def test_admin_test_event_is_delivered(
+    receiver, client, django_capture_on_commit_callbacks
+):
+    sub = subscribe(receiver.url, "reply.sent")
+    client.force_login(UserFactory(is_superuser=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/triage_api/webhooksubscription/",
+            {"action": "send_test_event", "_selected_action": [sub.pk]},
+        )
+    assert response.status_code == 302
+    [(headers, body)] = receiver.requests
+    assert json.loads(body)["type"] == "webhook.test"
+    assert verify(headers, body, SECRET)
+    assert webhook_send_test  # the admin action calls this service
+
+
+def test_ingest_and_triage_emit_their_events(
+    receiver, django_capture_on_commit_callbacks
+):
+    from tests.factories import make_eml
+    from tests.triage.test_analysis_save import full_results
+    from triage.services import analysis_save, email_ingest
+
+    subscribe(
+        receiver.url,
+        "ticket.created",
+        "message.received",
+        "message.triaged",
+        "draft.created",
+    )
+    # The ingest's own after-commit work (triage with real models) is not run
+    # here: the recorded deliveries are delivered as their task would.
+    with django_capture_on_commit_callbacks(execute=False):
+        message = email_ingest(make_eml(), source="test").message
+        analysis_save(message_id=message.pk, results=full_results("Dear Ada"))
+    for delivery in WebhookDelivery.objects.order_by("pk"):
+        assert webhook_deliver(delivery.pk) == DeliveryOutcome.DELIVERED
+    events = [json.loads(body) for _, body in receiver.requests]
+    by_type = {e["type"]: e["data"] for e in events}
+    assert list(by_type) == [
+        "ticket.created",
+        "message.received",
+        "draft.created",
+        "message.triaged",
+    ]
+    assert by_type["message.received"]["message"] == message.pk
+    assert by_type["message.triaged"]["analysis"]["sentiment"]["result"]
+    assert by_type["draft.created"]["text"] == "Dear Ada"
+    assert len({e["id"] for e in events}) == 4
