@@ -30,7 +30,14 @@ from django.utils.text import Truncator, slugify
 from triage import selectors, services
 from triage.models import Analysis, Attachment, Message, ReplyDraft, Ticket
 from triage.paginators import SEARCH_COUNT_CAP, CappedPaginator
+from triage.selectors.notes import notifications_unread, ticket_notes
 from triage.services.dashboard import EDITABLE_FIELDS
+from triage.services.notes import (
+    NOTE_MAX_CHARS,
+    PERM_ADD_NOTE,
+    note_add,
+    notification_mark_read,
+)
 from triage.services.replies import PERM_ADD, TEXT_MAX_CHARS
 
 TINY_WARNING = (
@@ -147,6 +154,10 @@ class DraftForm(forms.Form):
     )
 
 
+class NoteForm(forms.Form):
+    body = forms.CharField(max_length=NOTE_MAX_CHARS, strip=True)
+
+
 class RejectForm(forms.Form):
     reason = forms.CharField(max_length=2000, strip=True)
 
@@ -230,6 +241,16 @@ class TicketAdmin(admin.ModelAdmin):
     def get_urls(self) -> list:
         wrap = self.admin_site.admin_view
         return [
+            path(
+                "<int:ticket_id>/notes/new/",
+                wrap(self.note_create_view),
+                name="triage_ticket_note_create",
+            ),
+            path(
+                "notifications/<int:notification_id>/read/",
+                wrap(self.notification_read_view),
+                name="triage_notification_read",
+            ),
             path(
                 "<int:ticket_id>/drafts/new/",
                 wrap(self.draft_create_view),
@@ -358,6 +379,7 @@ class TicketAdmin(admin.ModelAdmin):
             "title": "Tickets",
             **(extra_context or {}),
             "tiny_warning": TINY_WARNING if selectors.tiny_models_used() else "",
+            "notifications": notifications_unread(request.user),
         }
         return super().changelist_view(request, extra_context)
 
@@ -385,11 +407,40 @@ class TicketAdmin(admin.ModelAdmin):
                 age=short_age(ticket.created_at),
                 overdue=bool(ticket.due_at and ticket.due_at < timezone.now()),
                 draft_form_max=TEXT_MAX_CHARS,
+                notes=ticket_notes(ticket),
+                can_add_note=request.user.has_perm(PERM_ADD_NOTE),
+                note_form_max=NOTE_MAX_CHARS,
             )
             # The rows above already say which models ran: no query of its own.
             if any(row["is_tiny"] for row in models_used):
                 extra_context["tiny_warning"] = TINY_WARNING
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def note_create_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not Ticket.objects.filter(pk=ticket_id).exists():
+            raise Http404
+        form = NoteForm(request.POST)
+        if not form.is_valid():
+            self._form_errors(request, form)
+        else:
+            self._run(
+                request,
+                lambda: note_add(
+                    ticket_id=ticket_id, user=request.user, **form.cleaned_data
+                ),
+                "Internal note added (not sent to the customer).",
+            )
+        return self._back(ticket_id, "notes")
+
+    def notification_read_view(
+        self, request: HttpRequest, notification_id: int
+    ) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        notification_mark_read(notification_id=notification_id, user=request.user)
+        return HttpResponseRedirect(reverse("admin:triage_ticket_changelist"))
 
     def draft_create_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
         if request.method != "POST":

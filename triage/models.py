@@ -391,3 +391,57 @@ class WebhookReplay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} token seen {self.seen_at:%Y-%m-%d %H:%M}"
+
+
+class TicketNote(models.Model):
+    """An internal note on a ticket: agents only, never sent to the customer."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Note {self.pk} on ticket {self.ticket_id}"
+
+
+class Notification(models.Model):
+    """An in-app notice for one agent (an @mention in a note), shown on the list."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="notifications"
+    )
+    note = models.ForeignKey(
+        TicketNote,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    text = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["recipient", "created_at"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Notification {self.pk} for user {self.recipient_id}"

@@ -27,6 +27,7 @@ AUDIT_LABELS = {
     "ticket_updated": "Ticket updated",
     "ticket_assigned": "Assigned",
     "reply_created": "Reply written",
+    "note_added": "Internal note added",
     "reply_edited": "Draft edited",
     "reply_approved": "Reply approved",
     "reply_rejected": "Draft rejected",

@@ -26,6 +26,8 @@ _AGENT_PERMISSIONS = (
     "view_replydraft",
     "add_replydraft",
     "change_replydraft",
+    "view_ticketnote",
+    "add_ticketnote",
 )
 # Group -> permission codenames of the triage app. Migration 0005_roles created
 # these; `roles_sync` restores them (a flushed test database, a new permission).
