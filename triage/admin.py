@@ -39,6 +39,10 @@ from triage.services.notes import (
     notification_mark_read,
 )
 from triage.services.replies import PERM_ADD, TEXT_MAX_CHARS
+from triage.services.reply_direct import (
+    reply_policy_allows_direct_send,
+    reply_send_own,
+)
 
 TINY_WARNING = (
     "Some results on this page come from tiny test models with random weights. "
@@ -152,6 +156,10 @@ class DraftForm(forms.Form):
     text_customer_language = forms.CharField(
         max_length=TEXT_MAX_CHARS, required=False, strip=True
     )
+
+
+class NewReplyForm(DraftForm):
+    cc = forms.CharField(max_length=2000, required=False, strip=True)
 
 
 class NoteForm(forms.Form):
@@ -410,6 +418,10 @@ class TicketAdmin(admin.ModelAdmin):
                 notes=ticket_notes(ticket),
                 can_add_note=request.user.has_perm(PERM_ADD_NOTE),
                 note_form_max=NOTE_MAX_CHARS,
+                can_send_directly=reply_policy_allows_direct_send(),
+                superseded=[
+                    d for d in drafts if d.draft.status == ReplyDraft.Status.SUPERSEDED
+                ],
             )
             # The rows above already say which models ran: no query of its own.
             if any(row["is_tiny"] for row in models_used):
@@ -447,9 +459,17 @@ class TicketAdmin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not Ticket.objects.filter(pk=ticket_id).exists():
             raise Http404
-        form = DraftForm(request.POST)
+        form = NewReplyForm(request.POST)
         if not form.is_valid():
             self._form_errors(request, form)
+        elif "send_now" in request.POST:
+            self._run(
+                request,
+                lambda: reply_send_own(
+                    ticket_id=ticket_id, user=request.user, **form.cleaned_data
+                ),
+                "Reply sent to the mail worker; it goes out once.",
+            )
         else:
             self._run(
                 request,

@@ -281,6 +281,8 @@ class ReplyDraft(models.Model):
         REJECTED = "rejected", "Rejected"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        # A newer inbound message arrived before this was sent (issue 15).
+        SUPERSEDED = "superseded", "Superseded"
 
     class Author(models.TextChoices):
         MODEL = "model", "Model"
@@ -297,6 +299,9 @@ class ReplyDraft(models.Model):
     text = models.TextField(help_text="In the agents' language.")
     text_customer_language = models.TextField(blank=True)
     customer_language = models.CharField(max_length=16, blank=True)
+    cc = models.TextField(
+        blank=True, help_text="Comma-separated addresses an agent typed (issue 15)."
+    )
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.DRAFTED, db_index=True
     )

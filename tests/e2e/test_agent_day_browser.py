@@ -1,7 +1,9 @@
 """Issue 15 (what agents do all day) in headless Chromium against a live server.
 
 One file for the agent-day features, kept to few page loads: internal notes
-with an @mention that the colleague sees on their own list.
+with an @mention that the colleague sees on their own list; an agent's own
+reply with Cc sent without an approver (policy) to a real SMTP server, next to
+a model draft shown as superseded.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import pytest
 
 from tests.conftest import REPO
 from tests.e2e.test_dashboard_browser import login, watch
-from tests.factories import TicketFactory, UserFactory
-from triage.models import AuditEvent, Message, Notification, TicketNote
-from triage.services import roles_sync
+from tests.factories import ReplyDraftFactory, TicketFactory, UserFactory, make_eml
+from triage.models import AuditEvent, Message, Notification, ReplyDraft, TicketNote
+from triage.services import email_ingest, roles_sync
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -68,4 +70,70 @@ def test_internal_note_mentions_a_colleague_who_sees_it(browser, live_server, us
     assert page.locator(".tr-notification").count() == 0
     assert Notification.objects.get().read_at is not None
     assert TicketNote.objects.get().author == users["agent"]
+    page.context.close()
+
+
+def test_agent_sends_own_reply_with_cc_and_sees_the_superseded_draft(
+    browser, live_server, users, smtp_server, settings, eager_tasks
+):
+    settings.TRIAGE_MODELS = {}
+    settings.TRIAGE_REPLY_APPROVAL = "model_drafts"
+    first = email_ingest(
+        make_eml(
+            body="Where is my parcel?",
+            subject="Parcel",
+            sender="Kim <kim@example.com>",
+            message_id="<p-1@example.com>",
+        ),
+        source="e2e",
+    ).message
+    old = ReplyDraftFactory(in_reply_to_message=first, text="Stale model answer")
+    ticket = first.ticket
+    email_ingest(
+        make_eml(
+            body="Still nothing, any news?",
+            subject=f"Re: [#{ticket.pk}] Parcel",
+            sender="Kim <kim@example.com>",
+            message_id="<p-2@example.com>",
+            in_reply_to="<p-1@example.com>",
+        ),
+        source="e2e",
+    )
+
+    page = login(browser, live_server, "agent")
+    seen = watch(page)
+    page.goto(f"{live_server.url}/admin/triage/ticket/{ticket.pk}/change/")
+    superseded = page.locator(f"#draft-{old.pk}")
+    assert superseded.get_attribute("data-status") == "superseded"
+    assert "superseded" in superseded.inner_text()
+    assert page.get_by_role("button", name="Approve and send").count() == 0
+    page.fill("#draft-new textarea[name=text]", "Your parcel left our warehouse today.")
+    page.fill("#reply-cc", "courier@example.org")
+    page.click("#reply-send-now")
+    page.wait_for_selector("text=it goes out once")
+    assert seen == {"dialogs": [], "csp": []}
+    page.context.close()
+
+    [mail] = smtp_server.received
+    assert sorted(mail.rcpt_tos) == ["courier@example.org", "kim@example.com"]
+    assert mail.message["Cc"] == "courier@example.org"
+    own = ReplyDraft.objects.get(created_by=ReplyDraft.Author.AGENT)
+    assert own.status == ReplyDraft.Status.SENT
+    assert own.approved_by == users["agent"]
+    assert AuditEvent.objects.filter(action="reply_sent_directly").count() == 1
+
+    # Under the stricter policy the button is gone and a hand-made POST is refused.
+    settings.TRIAGE_REPLY_APPROVAL = "all"
+    page = login(browser, live_server, "agent")
+    page.goto(f"{live_server.url}/admin/triage/ticket/{ticket.pk}/change/")
+    assert page.locator("#reply-send-now").count() == 0
+    page.fill("#draft-new textarea[name=text]", "Sneaky")
+    token = page.locator("#draft-new input[name=csrfmiddlewaretoken]").input_value()
+    page.request.post(
+        f"{live_server.url}/admin/triage/ticket/{ticket.pk}/drafts/new/",
+        form={"csrfmiddlewaretoken": token, "text": "Sneaky", "send_now": "1"},
+        headers={"Referer": page.url},
+    )
+    assert len(smtp_server.received) == 1
+    assert not ReplyDraft.objects.filter(text="Sneaky").exists()
     page.context.close()

@@ -30,6 +30,8 @@ AUDIT_LABELS = {
     "note_added": "Internal note added",
     "reply_edited": "Draft edited",
     "reply_approved": "Reply approved",
+    "reply_sent_directly": "Own reply sent without approval (policy)",
+    "drafts_superseded": "Older drafts superseded by a newer message",
     "reply_rejected": "Draft rejected",
     "reply_send_error": "Send attempt failed",
     "reply_send_failed": "Sending gave up",
@@ -144,7 +146,10 @@ class DraftView:
 
     @property
     def is_open(self) -> bool:
-        return self.draft.status != ReplyDraft.Status.SENT
+        return self.draft.status not in (
+            ReplyDraft.Status.SENT,
+            ReplyDraft.Status.SUPERSEDED,
+        )
 
 
 @dataclass(frozen=True)

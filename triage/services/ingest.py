@@ -215,6 +215,11 @@ def _store(
         action="ticket_created" if new_ticket else "message_received",
         detail={"message": message.pk, "source": message.source},
     )
+    if not new_ticket:
+        # Issue 15: older unsent drafts answered a conversation that moved on.
+        from triage.services.reply_direct import drafts_supersede
+
+        drafts_supersede(message=message)
     if mentioned is not None:
         # The agent of the mentioned ticket learns that a stranger referred to it.
         AuditEvent.objects.create(
