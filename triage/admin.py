@@ -28,10 +28,17 @@ from django.utils.html import format_html
 from django.utils.text import Truncator, slugify
 
 from triage import selectors, services
-from triage.models import Analysis, Attachment, Message, ReplyDraft, Ticket
+from triage.models import Analysis, Attachment, Macro, Message, ReplyDraft, Ticket
 from triage.paginators import SEARCH_COUNT_CAP, CappedPaginator
 from triage.selectors.notes import notifications_unread, ticket_notes
 from triage.services.dashboard import EDITABLE_FIELDS
+from triage.services.macros import PERM_APPLY as MACRO_PERM_APPLY
+from triage.services.macros import (
+    macro_apply,
+    macro_save,
+    macro_validate,
+    macros_suggested,
+)
 from triage.services.notes import (
     NOTE_MAX_CHARS,
     PERM_ADD_NOTE,
@@ -250,6 +257,11 @@ class TicketAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path(
+                "<int:ticket_id>/macros/apply/",
+                wrap(self.macro_apply_view),
+                name="triage_ticket_macro_apply",
+            ),
+            path(
                 "<int:ticket_id>/notes/new/",
                 wrap(self.note_create_view),
                 name="triage_ticket_note_create",
@@ -419,6 +431,10 @@ class TicketAdmin(admin.ModelAdmin):
                 can_add_note=request.user.has_perm(PERM_ADD_NOTE),
                 note_form_max=NOTE_MAX_CHARS,
                 can_send_directly=reply_policy_allows_direct_send(),
+                macros=list(Macro.objects.only("pk", "name"))
+                if request.user.has_perm(MACRO_PERM_APPLY)
+                else [],
+                macros_suggested=macros_suggested(ticket),
                 superseded=[
                     d for d in drafts if d.draft.status == ReplyDraft.Status.SUPERSEDED
                 ],
@@ -445,6 +461,26 @@ class TicketAdmin(admin.ModelAdmin):
                 "Internal note added (not sent to the customer).",
             )
         return self._back(ticket_id, "notes")
+
+    def macro_apply_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not Ticket.objects.filter(pk=ticket_id).exists():
+            raise Http404
+        try:
+            macro_id = int(request.POST.get("macro", ""))
+        except ValueError:
+            raise Http404 from None
+        if not Macro.objects.filter(pk=macro_id).exists():
+            raise Http404
+        self._run(
+            request,
+            lambda: macro_apply(
+                ticket_id=ticket_id, macro_id=macro_id, user=request.user
+            ),
+            "Macro inserted into the reply box; edit it, then save or send.",
+        )
+        return self._back(ticket_id, "drafts")
 
     def notification_read_view(
         self, request: HttpRequest, notification_id: int
@@ -673,3 +709,31 @@ class ReplyDraftAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Macro)
+class MacroAdmin(admin.ModelAdmin):
+    """Team leads manage canned replies (add/change/delete_macro)."""
+
+    list_display = ("name", "intents", "set_status", "set_priority", "set_assignee")
+    search_fields = ("name", "body", "intents")
+
+    def save_model(self, request: HttpRequest, obj: Macro, form, change) -> None:
+        macro_save(macro=obj, user=request.user)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        original_clean = form.clean
+
+        def clean(self_form):
+            data = original_clean(self_form)
+            body = data.get("body")
+            if body:
+                try:
+                    macro_validate(body)
+                except ValidationError as exc:
+                    self_form.add_error("body", exc)
+            return data
+
+        form.clean = clean
+        return form

@@ -450,3 +450,41 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"Notification {self.pk} for user {self.recipient_id}"
+
+
+class Macro(models.Model):
+    """A canned reply (issue 15): text with {{ variables }}, optional ticket changes.
+
+    Team leads manage them (add/change/delete_macro); agents apply them.
+    """
+
+    name = models.CharField(max_length=120, unique=True)
+    body = models.TextField(help_text="{{ customer.first_name }}, {{ ticket.id }} ...")
+    intents = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Comma-separated intents this macro is suggested for.",
+    )
+    set_status = models.CharField(
+        max_length=20, blank=True, choices=Ticket.Status.choices
+    )
+    set_priority = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=Ticket.Priority.choices
+    )
+    set_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def intent_list(self) -> list[str]:
+        return [i.strip().lower() for i in self.intents.split(",") if i.strip()]

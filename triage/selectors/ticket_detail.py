@@ -28,6 +28,7 @@ AUDIT_LABELS = {
     "ticket_assigned": "Assigned",
     "reply_created": "Reply written",
     "note_added": "Internal note added",
+    "macro_applied": "Macro applied",
     "reply_edited": "Draft edited",
     "reply_approved": "Reply approved",
     "reply_sent_directly": "Own reply sent without approval (policy)",
