@@ -711,29 +711,32 @@ class ReplyDraftAdmin(admin.ModelAdmin):
         return False
 
 
+class MacroForm(forms.ModelForm):
+    class Meta:
+        model = Macro
+        fields = (
+            "name",
+            "body",
+            "intents",
+            "set_status",
+            "set_priority",
+            "set_assignee",
+        )
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data["body"]
+        macro_validate(body)  # the sandbox's refusal shows on the field
+        return body
+
+
 @admin.register(Macro)
 class MacroAdmin(admin.ModelAdmin):
     """Team leads manage canned replies (add/change/delete_macro)."""
+
+    form = MacroForm
 
     list_display = ("name", "intents", "set_status", "set_priority", "set_assignee")
     search_fields = ("name", "body", "intents")
 
     def save_model(self, request: HttpRequest, obj: Macro, form, change) -> None:
         macro_save(macro=obj, user=request.user)
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        original_clean = form.clean
-
-        def clean(self_form):
-            data = original_clean(self_form)
-            body = data.get("body")
-            if body:
-                try:
-                    macro_validate(body)
-                except ValidationError as exc:
-                    self_form.add_error("body", exc)
-            return data
-
-        form.clean = clean
-        return form

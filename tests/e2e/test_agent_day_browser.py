@@ -15,7 +15,15 @@ import pytest
 from tests.conftest import REPO
 from tests.e2e.test_dashboard_browser import login, watch
 from tests.factories import ReplyDraftFactory, TicketFactory, UserFactory, make_eml
-from triage.models import AuditEvent, Message, Notification, ReplyDraft, TicketNote
+from triage.models import (
+    AuditEvent,
+    Macro,
+    Message,
+    Notification,
+    ReplyDraft,
+    Ticket,
+    TicketNote,
+)
 from triage.services import email_ingest, roles_sync
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -29,6 +37,7 @@ def users(transactional_db):
     return {
         "agent": UserFactory(username="agent", groups=[groups["Agents"]]),
         "approver": UserFactory(username="approver", groups=[groups["Approvers"]]),
+        "lead": UserFactory(username="lead", groups=[groups["Team leads"]]),
     }
 
 
@@ -137,3 +146,43 @@ def test_agent_sends_own_reply_with_cc_and_sees_the_superseded_draft(
     assert len(smtp_server.received) == 1
     assert not ReplyDraft.objects.filter(text="Sneaky").exists()
     page.context.close()
+
+
+def test_team_lead_writes_a_macro_and_an_agent_inserts_it(browser, live_server, users):
+    ticket = TicketFactory(
+        subject="Refund please", customer_name="Ada Lovelace", intent="refund"
+    )
+
+    # The lead creates it in the admin; a broken template is refused there.
+    page = login(browser, live_server, "lead")
+    page.goto(f"{live_server.url}/admin/triage/macro/add/")
+    page.fill("#id_name", "Refund started")
+    page.fill("#id_body", "Hi {{ customer.first_name }} {{ ''.__class__ }}")
+    page.fill("#id_intents", "refund")
+    page.click("input[name=_save]")
+    page.wait_for_selector(".errornote")
+    assert "cannot be rendered" in page.locator(".errorlist").first.inner_text()
+    assert not Macro.objects.exists()
+    page.fill(
+        "#id_body", "Hi {{ customer.first_name }}, refund for #{{ ticket.id }} started."
+    )
+    page.select_option("#id_set_status", Ticket.Status.WAITING)
+    page.click("input[name=_save]")
+    page.wait_for_url(re.compile(r".*/admin/triage/macro/$"))
+    page.context.close()
+
+    # An agent cannot manage macros...
+    page = login(browser, live_server, "agent")
+    response = page.request.get(f"{live_server.url}/admin/triage/macro/add/")
+    assert response.status == 403
+    # ...but sees it suggested on a refund ticket and inserts it.
+    page.goto(f"{live_server.url}/admin/triage/ticket/{ticket.pk}/change/")
+    suggested = page.locator(".tr-macro-suggested")
+    suggested.get_by_role("button", name="Refund started").click()
+    page.wait_for_selector("text=Macro inserted into the reply box")
+    box = page.locator("#drafts textarea[name=text]").first
+    assert box.input_value() == f"Hi Ada, refund for #{ticket.pk} started."
+    assert "Macro applied" in page.locator("#activity").inner_text()
+    page.context.close()
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.WAITING
