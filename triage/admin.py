@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import (
     Http404,
@@ -22,14 +22,17 @@ from django.http import (
     HttpResponseNotAllowed,
     HttpResponseRedirect,
 )
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.text import Truncator, slugify
 
 from triage import selectors, services
 from triage.models import Analysis, Attachment, Macro, Message, ReplyDraft, Ticket
 from triage.paginators import SEARCH_COUNT_CAP, CappedPaginator
+from triage.selectors.customers import customer_ticket_counts, customer_tickets
 from triage.selectors.notes import notifications_unread, ticket_notes
 from triage.services.dashboard import EDITABLE_FIELDS
 from triage.services.macros import PERM_APPLY as MACRO_PERM_APPLY
@@ -257,6 +260,11 @@ class TicketAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path(
+                "customer/",
+                wrap(self.customer_view),
+                name="triage_customer",
+            ),
+            path(
                 "<int:ticket_id>/macros/apply/",
                 wrap(self.macro_apply_view),
                 name="triage_ticket_macro_apply",
@@ -315,11 +323,31 @@ class TicketAdmin(admin.ModelAdmin):
             '<span class="tr-id">#{}</span> {}', obj.pk, obj.subject or "(no subject)"
         )
 
+    def get_changelist_instance(self, request: HttpRequest):
+        changelist = super().get_changelist_instance(request)
+        # One grouped query for the page's customers (issue 15), not a count
+        # per row and not an annotation over the whole table.
+        rows = list(changelist.result_list)
+        counts = customer_ticket_counts(t.customer_email for t in rows)
+        for ticket in rows:
+            ticket.customer_ticket_count = counts.get(ticket.customer_email, 1)
+        return changelist
+
     @admin.display(description="Customer", ordering="customer_email")
     def customer(self, obj: Ticket) -> str:
+        count = getattr(obj, "customer_ticket_count", 0)
         return format_html(
-            '{}<span class="tr-sub">{}</span>',
+            '{} {}<span class="tr-sub">{}</span>',
             obj.customer_name or obj.customer_email,
+            format_html(
+                '<a class="tr-chip tr-customer-count" href="{}?{}" '
+                'title="Tickets from this customer">{} tickets</a>',
+                reverse("admin:triage_customer"),
+                urlencode({"email": obj.customer_email}),
+                count,
+            )
+            if count > 1
+            else "",
             Truncator(getattr(obj, "latest_answer", None) or "").chars(60),
         )
 
@@ -435,6 +463,9 @@ class TicketAdmin(admin.ModelAdmin):
                 if request.user.has_perm(MACRO_PERM_APPLY)
                 else [],
                 macros_suggested=macros_suggested(ticket),
+                customer_history=customer_tickets(
+                    ticket.customer_email, exclude_id=ticket.pk
+                ),
                 superseded=[
                     d for d in drafts if d.draft.status == ReplyDraft.Status.SUPERSEDED
                 ],
@@ -461,6 +492,27 @@ class TicketAdmin(admin.ModelAdmin):
                 "Internal note added (not sent to the customer).",
             )
         return self._back(ticket_id, "notes")
+
+    def customer_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        email = request.GET.get("email", "").strip()[:320]
+        if not email:
+            raise Http404
+        tickets = list(customer_tickets(email, limit=200))
+        if not tickets:
+            raise Http404
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Customer {tickets[0].customer_name or email}",
+            "email": email,
+            "customer_name": next(
+                (t.customer_name for t in tickets if t.customer_name), ""
+            ),
+            "tickets": tickets,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/triage/customer.html", context)
 
     def macro_apply_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
         if request.method != "POST":

@@ -186,3 +186,33 @@ def test_team_lead_writes_a_macro_and_an_agent_inserts_it(browser, live_server, 
     page.context.close()
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.WAITING
+
+
+def test_customer_history_panel_page_and_list_count(browser, live_server, users):
+    old = TicketFactory(
+        customer_email="ada@example.com", customer_name="Ada L", subject="Old order"
+    )
+    new = TicketFactory(
+        customer_email="ada@example.com", customer_name="Ada L", subject="New order"
+    )
+    TicketFactory(customer_email="bob@example.com", subject="Bob's")
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    page = login(browser, live_server, "agent")
+    seen = watch(page)
+    page.goto(f"{live_server.url}/admin/triage/ticket/")
+    counts = page.locator(".tr-customer-count")
+    assert counts.count() == 2  # Ada's two rows; Bob has one ticket, no chip
+    assert counts.first.inner_text() == "2 tickets"
+    page.goto(f"{live_server.url}/admin/triage/ticket/{new.pk}/change/")
+    history = page.locator("#customer-history")
+    assert "Old order" in history.inner_text()
+    assert "New order" not in history.inner_text()
+    page.click("#customer-page-link")
+    page.wait_for_selector("#customer-tickets")
+    rows = page.locator("#customer-tickets tbody tr")
+    assert rows.count() == 2
+    assert f"#{old.pk} Old order" in rows.nth(1).inner_text()
+    page.screenshot(path=str(ARTIFACTS / "customer-page.png"), full_page=True)
+    assert seen == {"dialogs": [], "csp": []}
+    page.context.close()
