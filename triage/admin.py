@@ -53,6 +53,11 @@ from triage.services.reply_direct import (
     reply_policy_allows_direct_send,
     reply_send_own,
 )
+from triage.services.spam import (
+    sender_is_blocked,
+    ticket_mark_spam,
+    ticket_unmark_spam,
+)
 
 TINY_WARNING = (
     "Some results on this page come from tiny test models with random weights. "
@@ -143,6 +148,19 @@ class AssignedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SpamFilter(admin.SimpleListFilter):
+    """Spam is hidden from the queue; `?spam=yes` is the spam view (issue 15)."""
+
+    title = "spam"
+    parameter_name = "spam"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Spam only")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(is_spam=self.value() == "yes")
+
+
 class SourceFilter(admin.SimpleListFilter):
     """Where mail came from: the channels the code knows, not `SELECT DISTINCT`
     over every message (another label still filters when typed in the URL)."""
@@ -176,6 +194,10 @@ class NoteForm(forms.Form):
     body = forms.CharField(max_length=NOTE_MAX_CHARS, strip=True)
 
 
+class SpamForm(forms.Form):
+    block_sender = forms.BooleanField(required=False)
+
+
 class RejectForm(forms.Form):
     reason = forms.CharField(max_length=2000, strip=True)
 
@@ -202,6 +224,7 @@ class TicketAdmin(admin.ModelAdmin):
     )
     list_display_links = ("subject_line",)
     list_filter = (
+        SpamFilter,
         "status",
         SentimentFilter,
         IntentFilter,
@@ -259,6 +282,11 @@ class TicketAdmin(admin.ModelAdmin):
     def get_urls(self) -> list:
         wrap = self.admin_site.admin_view
         return [
+            path(
+                "<int:ticket_id>/spam/<slug:action>/",
+                wrap(self.spam_view),
+                name="triage_ticket_spam",
+            ),
             path(
                 "customer/",
                 wrap(self.customer_view),
@@ -463,6 +491,7 @@ class TicketAdmin(admin.ModelAdmin):
                 if request.user.has_perm(MACRO_PERM_APPLY)
                 else [],
                 macros_suggested=macros_suggested(ticket),
+                sender_blocked=sender_is_blocked(ticket.customer_email),
                 customer_history=customer_tickets(
                     ticket.customer_email, exclude_id=ticket.pk
                 ),
@@ -492,6 +521,27 @@ class TicketAdmin(admin.ModelAdmin):
                 "Internal note added (not sent to the customer).",
             )
         return self._back(ticket_id, "notes")
+
+    def spam_view(
+        self, request: HttpRequest, ticket_id: int, action: str
+    ) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if action not in ("mark", "undo") or not (
+            Ticket.objects.filter(pk=ticket_id).exists()
+        ):
+            raise Http404
+        form = SpamForm(request.POST)
+        block = form.is_valid() and form.cleaned_data["block_sender"]
+        if action == "mark":
+            ticket_mark_spam(ticket_id=ticket_id, user=request.user, block_sender=block)
+            self.message_user(request, "Marked as spam and hidden from the list.")
+        else:
+            ticket_unmark_spam(
+                ticket_id=ticket_id, user=request.user, unblock_sender=block
+            )
+            self.message_user(request, "Not spam: the ticket is back in the list.")
+        return self._back(ticket_id, "spam")
 
     def customer_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):

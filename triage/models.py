@@ -95,6 +95,9 @@ class Ticket(models.Model):
     # created by migration 0006 on PostgreSQL only); kept by
     # `triage.services.denorm.ticket_search_refresh`. Unused on SQLite.
     search_vector = SearchVectorField(null=True, editable=False)
+    # Issue 15: marked as spam by an agent (or from a blocked sender): hidden
+    # from the list, shown in the spam view, undoable.
+    is_spam = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         # `pk` last makes the order total, so the admin adds no `-pk` of its own
@@ -488,3 +491,19 @@ class Macro(models.Model):
 
     def intent_list(self) -> list[str]:
         return [i.strip().lower() for i in self.intents.split(",") if i.strip()]
+
+
+class BlockedSender(models.Model):
+    """An address whose future mail is stored but auto-closed as spam (issue 15)."""
+
+    email = models.CharField(max_length=320, unique=True)
+    blocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.email
