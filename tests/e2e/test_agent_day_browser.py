@@ -216,3 +216,33 @@ def test_customer_history_panel_page_and_list_count(browser, live_server, users)
     page.screenshot(path=str(ARTIFACTS / "customer-page.png"), full_page=True)
     assert seen == {"dialogs": [], "csp": []}
     page.context.close()
+
+
+def test_agent_marks_spam_blocks_sender_and_undoes(browser, live_server, users):
+    spam = TicketFactory(customer_email="win@prizes.example", subject="You won")
+    TicketFactory(customer_email="kim@example.com", subject="Real question")
+
+    page = login(browser, live_server, "agent")
+    seen = watch(page)
+    page.goto(f"{live_server.url}/admin/triage/ticket/{spam.pk}/change/")
+    page.check("#spam-block")
+    page.click("#spam-mark")
+    page.wait_for_selector("#spam-state")
+    assert "sender is blocked" in page.locator("#spam-state").inner_text()
+    page.goto(f"{live_server.url}/admin/triage/ticket/")
+    assert "You won" not in page.locator("#result_list").inner_text()
+    assert "Real question" in page.locator("#result_list").inner_text()
+    page.goto(f"{live_server.url}/admin/triage/ticket/?spam=yes")
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 1 and "You won" in rows.first.inner_text()
+    rows.first.get_by_role("link", name=re.compile("You won")).click()
+    page.check("#spam-unblock")
+    page.click("#spam-undo")
+    page.wait_for_selector("text=Not spam: the ticket is back in the list.")
+    page.goto(f"{live_server.url}/admin/triage/ticket/")
+    assert "You won" in page.locator("#result_list").inner_text()
+    assert seen == {"dialogs": [], "csp": []}
+    page.context.close()
+    assert [
+        e.action for e in AuditEvent.objects.filter(ticket=spam).order_by("pk")
+    ] == ["marked_spam", "unmarked_spam"]
