@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import (
     Http404,
@@ -22,16 +22,42 @@ from django.http import (
     HttpResponseNotAllowed,
     HttpResponseRedirect,
 )
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.text import Truncator, slugify
 
 from triage import selectors, services
-from triage.models import Analysis, Attachment, Message, ReplyDraft, Ticket
+from triage.models import Analysis, Attachment, Macro, Message, ReplyDraft, Ticket
 from triage.paginators import SEARCH_COUNT_CAP, CappedPaginator
+from triage.selectors.customers import customer_ticket_counts, customer_tickets
+from triage.selectors.notes import notifications_unread, ticket_notes
 from triage.services.dashboard import EDITABLE_FIELDS
+from triage.services.macros import PERM_APPLY as MACRO_PERM_APPLY
+from triage.services.macros import (
+    macro_apply,
+    macro_save,
+    macro_validate,
+    macros_suggested,
+)
+from triage.services.notes import (
+    NOTE_MAX_CHARS,
+    PERM_ADD_NOTE,
+    note_add,
+    notification_mark_read,
+)
 from triage.services.replies import PERM_ADD, TEXT_MAX_CHARS
+from triage.services.reply_direct import (
+    reply_policy_allows_direct_send,
+    reply_send_own,
+)
+from triage.services.spam import (
+    sender_is_blocked,
+    ticket_mark_spam,
+    ticket_unmark_spam,
+)
 
 TINY_WARNING = (
     "Some results on this page come from tiny test models with random weights. "
@@ -122,6 +148,19 @@ class AssignedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SpamFilter(admin.SimpleListFilter):
+    """Spam is hidden from the queue; `?spam=yes` is the spam view (issue 15)."""
+
+    title = "spam"
+    parameter_name = "spam"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Spam only")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(is_spam=self.value() == "yes")
+
+
 class SourceFilter(admin.SimpleListFilter):
     """Where mail came from: the channels the code knows, not `SELECT DISTINCT`
     over every message (another label still filters when typed in the URL)."""
@@ -145,6 +184,18 @@ class DraftForm(forms.Form):
     text_customer_language = forms.CharField(
         max_length=TEXT_MAX_CHARS, required=False, strip=True
     )
+
+
+class NewReplyForm(DraftForm):
+    cc = forms.CharField(max_length=2000, required=False, strip=True)
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(max_length=NOTE_MAX_CHARS, strip=True)
+
+
+class SpamForm(forms.Form):
+    block_sender = forms.BooleanField(required=False)
 
 
 class RejectForm(forms.Form):
@@ -173,6 +224,7 @@ class TicketAdmin(admin.ModelAdmin):
     )
     list_display_links = ("subject_line",)
     list_filter = (
+        SpamFilter,
         "status",
         SentimentFilter,
         IntentFilter,
@@ -231,6 +283,31 @@ class TicketAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path(
+                "<int:ticket_id>/spam/<slug:action>/",
+                wrap(self.spam_view),
+                name="triage_ticket_spam",
+            ),
+            path(
+                "customer/",
+                wrap(self.customer_view),
+                name="triage_customer",
+            ),
+            path(
+                "<int:ticket_id>/macros/apply/",
+                wrap(self.macro_apply_view),
+                name="triage_ticket_macro_apply",
+            ),
+            path(
+                "<int:ticket_id>/notes/new/",
+                wrap(self.note_create_view),
+                name="triage_ticket_note_create",
+            ),
+            path(
+                "notifications/<int:notification_id>/read/",
+                wrap(self.notification_read_view),
+                name="triage_notification_read",
+            ),
+            path(
                 "<int:ticket_id>/drafts/new/",
                 wrap(self.draft_create_view),
                 name="triage_ticket_draft_create",
@@ -274,11 +351,31 @@ class TicketAdmin(admin.ModelAdmin):
             '<span class="tr-id">#{}</span> {}', obj.pk, obj.subject or "(no subject)"
         )
 
+    def get_changelist_instance(self, request: HttpRequest):
+        changelist = super().get_changelist_instance(request)
+        # One grouped query for the page's customers (issue 15), not a count
+        # per row and not an annotation over the whole table.
+        rows = list(changelist.result_list)
+        counts = customer_ticket_counts(t.customer_email for t in rows)
+        for ticket in rows:
+            ticket.customer_ticket_count = counts.get(ticket.customer_email, 1)
+        return changelist
+
     @admin.display(description="Customer", ordering="customer_email")
     def customer(self, obj: Ticket) -> str:
+        count = getattr(obj, "customer_ticket_count", 0)
         return format_html(
-            '{}<span class="tr-sub">{}</span>',
+            '{} {}<span class="tr-sub">{}</span>',
             obj.customer_name or obj.customer_email,
+            format_html(
+                '<a class="tr-chip tr-customer-count" href="{}?{}" '
+                'title="Tickets from this customer">{} tickets</a>',
+                reverse("admin:triage_customer"),
+                urlencode({"email": obj.customer_email}),
+                count,
+            )
+            if count > 1
+            else "",
             Truncator(getattr(obj, "latest_answer", None) or "").chars(60),
         )
 
@@ -365,6 +462,7 @@ class TicketAdmin(admin.ModelAdmin):
             "title": "Tickets",
             **(extra_context or {}),
             "tiny_warning": TINY_WARNING if selectors.tiny_models_used() else "",
+            "notifications": notifications_unread(request.user),
         }
         return super().changelist_view(request, extra_context)
 
@@ -392,20 +490,131 @@ class TicketAdmin(admin.ModelAdmin):
                 age=short_age(ticket.created_at),
                 overdue=bool(ticket.due_at and ticket.due_at < timezone.now()),
                 draft_form_max=TEXT_MAX_CHARS,
+                notes=ticket_notes(ticket),
+                can_add_note=request.user.has_perm(PERM_ADD_NOTE),
+                note_form_max=NOTE_MAX_CHARS,
+                can_send_directly=reply_policy_allows_direct_send(),
+                macros=list(Macro.objects.only("pk", "name"))
+                if request.user.has_perm(MACRO_PERM_APPLY)
+                else [],
+                macros_suggested=macros_suggested(ticket),
+                sender_blocked=sender_is_blocked(ticket.customer_email),
+                customer_history=customer_tickets(
+                    ticket.customer_email, exclude_id=ticket.pk
+                ),
+                superseded=[
+                    d for d in drafts if d.draft.status == ReplyDraft.Status.SUPERSEDED
+                ],
             )
             # The rows above already say which models ran: no query of its own.
             if any(row["is_tiny"] for row in models_used):
                 extra_context["tiny_warning"] = TINY_WARNING
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def note_create_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not Ticket.objects.filter(pk=ticket_id).exists():
+            raise Http404
+        form = NoteForm(request.POST)
+        if not form.is_valid():
+            self._form_errors(request, form)
+        else:
+            self._run(
+                request,
+                lambda: note_add(
+                    ticket_id=ticket_id, user=request.user, **form.cleaned_data
+                ),
+                "Internal note added (not sent to the customer).",
+            )
+        return self._back(ticket_id, "notes")
+
+    def spam_view(
+        self, request: HttpRequest, ticket_id: int, action: str
+    ) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if action not in ("mark", "undo") or not (
+            Ticket.objects.filter(pk=ticket_id).exists()
+        ):
+            raise Http404
+        form = SpamForm(request.POST)
+        block = form.is_valid() and form.cleaned_data["block_sender"]
+        if action == "mark":
+            ticket_mark_spam(ticket_id=ticket_id, user=request.user, block_sender=block)
+            self.message_user(request, "Marked as spam and hidden from the list.")
+        else:
+            ticket_unmark_spam(
+                ticket_id=ticket_id, user=request.user, unblock_sender=block
+            )
+            self.message_user(request, "Not spam: the ticket is back in the list.")
+        return self._back(ticket_id, "spam")
+
+    def customer_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        email = request.GET.get("email", "").strip()[:320]
+        if not email:
+            raise Http404
+        tickets = list(customer_tickets(email, limit=200))
+        if not tickets:
+            raise Http404
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Customer {tickets[0].customer_name or email}",
+            "email": email,
+            "customer_name": next(
+                (t.customer_name for t in tickets if t.customer_name), ""
+            ),
+            "tickets": tickets,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/triage/customer.html", context)
+
+    def macro_apply_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not Ticket.objects.filter(pk=ticket_id).exists():
+            raise Http404
+        try:
+            macro_id = int(request.POST.get("macro", ""))
+        except ValueError:
+            raise Http404 from None
+        if not Macro.objects.filter(pk=macro_id).exists():
+            raise Http404
+        self._run(
+            request,
+            lambda: macro_apply(
+                ticket_id=ticket_id, macro_id=macro_id, user=request.user
+            ),
+            "Macro inserted into the reply box; edit it, then save or send.",
+        )
+        return self._back(ticket_id, "drafts")
+
+    def notification_read_view(
+        self, request: HttpRequest, notification_id: int
+    ) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        notification_mark_read(notification_id=notification_id, user=request.user)
+        return HttpResponseRedirect(reverse("admin:triage_ticket_changelist"))
+
     def draft_create_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not Ticket.objects.filter(pk=ticket_id).exists():
             raise Http404
-        form = DraftForm(request.POST)
+        form = NewReplyForm(request.POST)
         if not form.is_valid():
             self._form_errors(request, form)
+        elif "send_now" in request.POST:
+            self._run(
+                request,
+                lambda: reply_send_own(
+                    ticket_id=ticket_id, user=request.user, **form.cleaned_data
+                ),
+                "Reply sent to the mail worker; it goes out once.",
+            )
         else:
             self._run(
                 request,
@@ -609,3 +818,34 @@ class ReplyDraftAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class MacroForm(forms.ModelForm):
+    class Meta:
+        model = Macro
+        fields = (
+            "name",
+            "body",
+            "intents",
+            "set_status",
+            "set_priority",
+            "set_assignee",
+        )
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data["body"]
+        macro_validate(body)  # the sandbox's refusal shows on the field
+        return body
+
+
+@admin.register(Macro)
+class MacroAdmin(admin.ModelAdmin):
+    """Team leads manage canned replies (add/change/delete_macro)."""
+
+    form = MacroForm
+
+    list_display = ("name", "intents", "set_status", "set_priority", "set_assignee")
+    search_fields = ("name", "body", "intents")
+
+    def save_model(self, request: HttpRequest, obj: Macro, form, change) -> None:
+        macro_save(macro=obj, user=request.user)

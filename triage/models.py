@@ -99,6 +99,9 @@ class Ticket(models.Model):
     # created by migration 0006 on PostgreSQL only); kept by
     # `triage.services.denorm.ticket_search_refresh`. Unused on SQLite.
     search_vector = SearchVectorField(null=True, editable=False)
+    # Issue 15: marked as spam by an agent (or from a blocked sender): hidden
+    # from the list, shown in the spam view, undoable.
+    is_spam = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         # `pk` last makes the order total, so the admin adds no `-pk` of its own
@@ -288,6 +291,8 @@ class ReplyDraft(models.Model):
         REJECTED = "rejected", "Rejected"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        # A newer inbound message arrived before this was sent (issue 15).
+        SUPERSEDED = "superseded", "Superseded"
 
     class Author(models.TextChoices):
         MODEL = "model", "Model"
@@ -308,6 +313,9 @@ class ReplyDraft(models.Model):
     # and through which pivot language ("es"), shown to the approver.
     customer_language_model = models.CharField(max_length=512, blank=True)
     customer_language_via = models.CharField(max_length=16, blank=True)
+    cc = models.TextField(
+        blank=True, help_text="Comma-separated addresses an agent typed (issue 15)."
+    )
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.DRAFTED, db_index=True
     )
@@ -402,3 +410,111 @@ class WebhookReplay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} token seen {self.seen_at:%Y-%m-%d %H:%M}"
+
+
+class TicketNote(models.Model):
+    """An internal note on a ticket: agents only, never sent to the customer."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Note {self.pk} on ticket {self.ticket_id}"
+
+
+class Notification(models.Model):
+    """An in-app notice for one agent (an @mention in a note), shown on the list."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="notifications"
+    )
+    note = models.ForeignKey(
+        TicketNote,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    text = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["recipient", "created_at"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Notification {self.pk} for user {self.recipient_id}"
+
+
+class Macro(models.Model):
+    """A canned reply (issue 15): text with {{ variables }}, optional ticket changes.
+
+    Team leads manage them (add/change/delete_macro); agents apply them.
+    """
+
+    name = models.CharField(max_length=120, unique=True)
+    body = models.TextField(help_text="{{ customer.first_name }}, {{ ticket.id }} ...")
+    intents = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Comma-separated intents this macro is suggested for.",
+    )
+    set_status = models.CharField(
+        max_length=20, blank=True, choices=Ticket.Status.choices
+    )
+    set_priority = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=Ticket.Priority.choices
+    )
+    set_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def intent_list(self) -> list[str]:
+        return [i.strip().lower() for i in self.intents.split(",") if i.strip()]
+
+
+class BlockedSender(models.Model):
+    """An address whose future mail is stored but auto-closed as spam (issue 15)."""
+
+    email = models.CharField(max_length=320, unique=True)
+    blocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.email

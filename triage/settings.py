@@ -388,6 +388,13 @@ TRIAGE_BATCH_SIZE = env.int("TRIAGE_BATCH_SIZE", 16)
 TRIAGE_SHOP_NAME = env.str("TRIAGE_SHOP_NAME", "Example Shop")
 TRIAGE_SUPPORT_ADDRESS = env.str("TRIAGE_SUPPORT_ADDRESS", "support@example-shop.test")
 TRIAGE_AGENT_SIGNATURE = env.str("TRIAGE_AGENT_SIGNATURE", "Customer Service")
+# Which replies need an approver (issue 15): "model_drafts" (the model's drafts
+# do, an agent's own reply may be sent at once) or "all" (every reply does).
+TRIAGE_REPLY_APPROVAL = env.str(
+    "TRIAGE_REPLY_APPROVAL",
+    "model_drafts",
+    validate=lambda v: v in ("model_drafts", "all"),
+)
 TRIAGE_MAX_ATTEMPTS = env.int("TRIAGE_MAX_ATTEMPTS", 3)
 # Seconds; retry n waits a random time up to factor * 2**n (full jitter), max 300.
 TRIAGE_RETRY_BACKOFF = env.float("TRIAGE_RETRY_BACKOFF", 5.0)

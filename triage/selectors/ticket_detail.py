@@ -27,8 +27,15 @@ AUDIT_LABELS = {
     "ticket_updated": "Ticket updated",
     "ticket_assigned": "Assigned",
     "reply_created": "Reply written",
+    "note_added": "Internal note added",
+    "macro_applied": "Macro applied",
+    "marked_spam": "Marked as spam",
+    "unmarked_spam": "Not spam (undone)",
+    "blocked_sender_closed": "Closed: sender is blocked",
     "reply_edited": "Draft edited",
     "reply_approved": "Reply approved",
+    "reply_sent_directly": "Own reply sent without approval (policy)",
+    "drafts_superseded": "Older drafts superseded by a newer message",
     "reply_rejected": "Draft rejected",
     "reply_send_error": "Send attempt failed",
     "reply_send_failed": "Sending gave up",
@@ -146,7 +153,10 @@ class DraftView:
 
     @property
     def is_open(self) -> bool:
-        return self.draft.status != ReplyDraft.Status.SENT
+        return self.draft.status not in (
+            ReplyDraft.Status.SENT,
+            ReplyDraft.Status.SUPERSEDED,
+        )
 
 
 @dataclass(frozen=True)

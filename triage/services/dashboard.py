@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 
 AGENTS = "Agents"
 APPROVERS = "Approvers"
+TEAM_LEADS = "Team leads"
 _AGENT_PERMISSIONS = (
     "view_ticket",
     "change_ticket",
@@ -27,12 +28,23 @@ _AGENT_PERMISSIONS = (
     "view_replydraft",
     "add_replydraft",
     "change_replydraft",
+    "view_ticketnote",
+    "add_ticketnote",
+    "view_macro",
 )
 # Group -> permission codenames of the triage app. Migration 0005_roles created
 # these; `roles_sync` restores them (a flushed test database, a new permission).
 ROLES: dict[str, tuple[str, ...]] = {
     AGENTS: _AGENT_PERMISSIONS,
     APPROVERS: (*_AGENT_PERMISSIONS, "approve_replydraft"),
+    # Issue 15: team leads manage the macros (and approve).
+    TEAM_LEADS: (
+        *_AGENT_PERMISSIONS,
+        "approve_replydraft",
+        "add_macro",
+        "change_macro",
+        "delete_macro",
+    ),
 }
 # Fields an agent edits on the ticket form; the labels are corrections of the
 # models' guesses.

@@ -216,6 +216,15 @@ def _store(
         action="ticket_created" if new_ticket else "message_received",
         detail={"message": message.pk, "source": message.source},
     )
+    from triage.services.spam import message_from_blocked_sender
+
+    # Issue 15: a blocked sender's mail is kept but its ticket closed as spam.
+    message_from_blocked_sender(message)
+    if not new_ticket:
+        # Issue 15: older unsent drafts answered a conversation that moved on.
+        from triage.services.reply_direct import drafts_supersede
+
+        drafts_supersede(message=message)
     if mentioned is not None:
         # The agent of the mentioned ticket learns that a stranger referred to it.
         AuditEvent.objects.create(

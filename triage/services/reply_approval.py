@@ -32,11 +32,17 @@ logger = logging.getLogger(__name__)
 
 
 def reply_create(
-    *, ticket_id: int, user: User, text: str, text_customer_language: str = ""
+    *,
+    ticket_id: int,
+    user: User,
+    text: str,
+    text_customer_language: str = "",
+    cc: str = "",
 ) -> ReplyDraft:
     """An agent writes a reply from scratch (no model draft, or a better idea)."""
     _require(user, PERM_ADD)
     text, text_customer_language = _clean_texts(text, text_customer_language)
+    cc = _clean_cc(cc)
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
         parent = _reply_parent(ticket, None)
@@ -46,6 +52,7 @@ def reply_create(
             text=text,
             text_customer_language=text_customer_language,
             customer_language=ticket.language,
+            cc=cc,
             created_by=ReplyDraft.Author.AGENT,
             author=user,
         )
@@ -203,8 +210,25 @@ def reply_reject(*, draft_id: int, user: User, reason: str) -> ReplyDraft:
 
 def reply_version(draft: ReplyDraft) -> str:
     """A short fingerprint of the texts an approver reads."""
-    payload = f"{draft.text}\x00{draft.text_customer_language}".encode()
+    payload = f"{draft.text}\x00{draft.text_customer_language}"
+    if draft.cc:
+        # Who else receives it is part of what the approver approves.
+        payload += f"\x00cc:{draft.cc}"
+    payload = payload.encode()
     return hashlib.sha256(payload).hexdigest()[:16]
+
+
+def _clean_cc(cc: str) -> str:
+    """Cc as typed by an agent: each address plain and valid, or refused now."""
+    from triage.services.reply_composition import _address_check, reply_cc_addresses
+
+    addresses = reply_cc_addresses(cc)
+    if len(addresses) > CC_MAX:
+        raise ReplyRefused(f"At most {CC_MAX} Cc addresses.")
+    return ", ".join(_address_check("Cc", a) for a in addresses)
+
+
+CC_MAX = 10
 
 
 def _clean_texts(text: str, text_customer_language: str) -> tuple[str, str]:

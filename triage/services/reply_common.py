@@ -65,6 +65,7 @@ class OutgoingReply:
     in_reply_to: str
     references: tuple[str, ...]
     date: str
+    cc: tuple[str, ...] = ()
 
     def headers(self) -> dict[str, str]:
         headers = {"Message-ID": self.message_id, "Date": self.date}

@@ -82,7 +82,13 @@ def reply_compose(draft: ReplyDraft) -> OutgoingReply:
         in_reply_to=in_reply_to,
         references=references,
         date=formatdate(usegmt=True),
+        cc=tuple(_address_check("Cc", a) for a in reply_cc_addresses(draft.cc)),
     )
+
+
+def reply_cc_addresses(cc: str) -> list[str]:
+    """The draft's Cc field split into addresses (checked by reply_compose)."""
+    return [a.strip() for a in re.split(r"[,;\s]+", cc or "") if a.strip()]
 
 
 def reply_customer_language(draft: ReplyDraft) -> str:
@@ -106,12 +112,14 @@ def reply_message_id(draft: ReplyDraft) -> str:
 
 
 def _email(outgoing: OutgoingReply) -> mail.EmailMessage:
-    # To is the only recipient field: no Cc, no Bcc, ever.
+    # To is the ticket's customer; Cc only what an agent typed on the draft
+    # (checked in reply_compose); never a Bcc.
     return mail.EmailMessage(
         subject=outgoing.subject,
         body=outgoing.body,
         from_email=outgoing.from_email,
         to=[outgoing.to],
+        cc=list(outgoing.cc),
         headers=outgoing.headers(),
     )
 

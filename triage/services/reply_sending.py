@@ -218,6 +218,7 @@ def _send_record_once(outgoing: OutgoingReply) -> None:
                 "from_address": parseaddr(outgoing.from_email)[1],
                 "from_name": parseaddr(outgoing.from_email)[0],
                 "to": outgoing.to,
+                "cc": ", ".join(outgoing.cc),
                 "subject": outgoing.subject,
                 "sent_at": now,
                 "received_at": now,
