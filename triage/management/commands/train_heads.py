@@ -53,9 +53,9 @@ class Command(BaseCommand):
     ) -> None:
         from tqdm import tqdm
 
+        from workers.nlp.offline.evaluate import format_confusion
         from workers.nlp.offline.train import (
             Example,
-            format_confusion,
             normalise_label,
             train_heads,
         )
@@ -163,7 +163,7 @@ class Command(BaseCommand):
         return emails
 
     def _report_emails(self, task: str, emails: dict[str, Any]) -> None:
-        from workers.nlp.offline.train import format_confusion
+        from workers.nlp.offline.evaluate import format_confusion
 
         key, target = EMAIL_TARGETS[task]
         self.stdout.write(f"whole emails, temperature {emails['temperature']:.3f}:")
