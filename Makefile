@@ -14,7 +14,7 @@ PORT ?= 8000
 export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install demo test prod-smoke lint format bench clean dovecot chromium apertium axe llama-server
+.PHONY: help install demo test prod-smoke lint format bench clean dovecot chromium apertium axe llama-server test-llama
 # llama-cpp-python ships source only: its wheel is built once (long: see the
 # closing note of issue 14 / workers/nlp/engines/README.md) and kept here.
 WHEEL_CACHE ?= $(HOME)/.cache/triage/wheels
@@ -84,7 +84,7 @@ SERVICES_ENV := \
 
 # The suite includes the production smoke test (tests/e2e/test_prod_smoke.py, also
 # `make prod-smoke` alone).
-test: install dovecot chromium axe llama-server
+test: install dovecot chromium axe
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	set -e; $(SERVICES_ENV); \
@@ -102,6 +102,12 @@ prod-smoke: install
 # (llama-cpp-python[server]); built from source with Debian's cmake and g++ into
 # WHEEL_CACHE the first time, installed from there afterwards. Without a compiler
 # those tests skip (and fail under CI=true).
+# The llama.cpp server test (the OpenAI-compatible backend against a real server):
+# not in `make test` until the build has been verified on a fresh machine.
+test-llama: llama-server
+	set -e; $(SERVICES_ENV); \
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -m llamacpp tests/workers/offline/test_openai_backend.py $(PYTEST_ARGS)
+
 llama-server: install
 	@$(PY) -c "import llama_cpp.server" 2>/dev/null || { \
 	  mkdir -p "$(WHEEL_CACHE)"; \
