@@ -59,7 +59,9 @@ STOCK_ADMIN: list[tuple[str, str, str]] = []
 # Measured: the list's stops are the admin's header, search, actions and sortable
 # column headings before the first row; the ticket's are the admin's header and
 # breadcrumbs, then "Go to the reply"; in the draft, its text, Save, Approve.
-LIST_TABS = 27
+# The list's budget went from 27 to 30 when issue 15 merged (the customer's
+# "N tickets" link, the spam filter and the notices): accepted as worth their press.
+LIST_TABS = 30
 TICKET_TABS = 10
 DRAFT_TABS = 3
 
