@@ -214,8 +214,7 @@ def reply_version(draft: ReplyDraft) -> str:
     if draft.cc:
         # Who else receives it is part of what the approver approves.
         payload += f"\x00cc:{draft.cc}"
-    payload = payload.encode()
-    return hashlib.sha256(payload).hexdigest()[:16]
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def _clean_cc(cc: str) -> str:
