@@ -15,7 +15,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from email import message_from_string
 from email.policy import default
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 
 from tests.conftest import REPO, TINY_DIR
 from tests.e2e.processes import free_port
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e]
 
@@ -75,15 +75,16 @@ def demo_site(tmp_path, tiny_models):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 60
-    while True:
+
+    def listening() -> bool:
+        assert server.poll() is None, (tmp_path / "runserver.log").read_text()
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
         except OSError:
-            assert server.poll() is None, (tmp_path / "runserver.log").read_text()
-            assert time.monotonic() < deadline, "runserver did not listen"
-            time.sleep(0.2)
+            return False
+        return True
+
+    wait_until(listening, timeout=60, what="runserver listening")
     yield {"url": url, "password": password, "output": output, "var": var}
     server.terminate()
     server.wait(timeout=20)

@@ -46,6 +46,7 @@ from tests.compose import (
 )
 from tests.conftest import REPO, SAMPLES, TINY_DIR
 from tests.e2e.processes import free_port
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e]
 
@@ -240,15 +241,18 @@ def _smoke(env, services, started) -> None:
     started.append(beat)
     base = f"http://{env['GUNICORN_BIND']}"
 
-    deadline = time.monotonic() + 120
-    while True:
+    answers: list[requests.Response] = []
+
+    def healthz_answers() -> bool:
+        assert web.proc.poll() is None, web.log
         try:
-            health = requests.get(f"{base}/healthz", timeout=30)
-            break
+            answers.append(requests.get(f"{base}/healthz", timeout=30))
         except requests.ConnectionError:
-            assert web.proc.poll() is None, web.log
-            assert time.monotonic() < deadline, web.log
-            time.sleep(0.5)
+            return False
+        return True
+
+    wait_until(healthz_answers, timeout=120, what="/healthz", log=web.log)
+    health = answers[-1]
     assert health.status_code == 200, health.text
     assert health.json()["ok"] is True
     assert health.json()["broker"]["ok"] is True

@@ -18,13 +18,13 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import requests
 
 from tests.conftest import REPO, SAMPLES
 from tests.e2e.processes import free_port
+from tests.waiting import wait_until
 
 SECRET = "raw-mime-secret-for-tests"
 
@@ -85,15 +85,16 @@ def test_webhook_answers_503_when_the_database_does_not_answer(tmp_path):
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        def listening() -> bool:
+            assert server.poll() is None, log.read_text()
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
             except OSError:
-                assert server.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
+                return False
+            return True
+
+        wait_until(listening, timeout=60, what="gunicorn listening")
         raw = (SAMPLES / "01-bumblebee.eml").read_bytes()
         signature = hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
         # Without the connect timeout this request hangs until gunicorn's own
