@@ -139,7 +139,7 @@ def test_demo_approved_reply_reaches_the_outbox_and_the_thread(chromium, demo_si
     assert email["Message-ID"] == message_id
     assert customer in email["To"]
     # Decoded: a customer's non-ASCII subject is an encoded word in the file.
-    assert email["Subject"].startswith(f"Re: [#{ticket_id}]")
+    assert email["Subject"].strip().startswith(f"Re: [#{ticket_id}]")
 
     page.get_by_role("link", name="Tickets").first.click()
     page.get_by_role("link", name="Outbox").click()
