@@ -33,7 +33,11 @@ def test_web_process_never_imports_torch():
         capture_output=True,
         text=True,
         timeout=120,
-        env={"DJANGO_SETTINGS_MODULE": "triage.settings", "PATH": "/usr/bin:/bin"},
+        env={
+            "DJANGO_SETTINGS_MODULE": "triage.settings",
+            "PATH": "/usr/bin:/bin",
+            "TRIAGE_ENV": "development",
+        },
     )
     assert result.returncode == 0, result.stderr
     assert "HEAVY:\n" in result.stdout or result.stdout.strip().endswith("HEAVY:")

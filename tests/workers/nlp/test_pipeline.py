@@ -25,7 +25,17 @@ from workers.nlp.summary import SummaryStep
 
 from .conftest import SHOP_EMAIL
 
-OUTCOME_KEYS = {"result", "error", "model", "revision", "tiny", "duration_ms", "on"}
+OUTCOME_KEYS = {
+    "result",
+    "error",
+    "model",
+    "revision",
+    "tiny",
+    "duration_ms",
+    "on",
+    # Issue 13: why a step did not read the mail ("" when it did).
+    "not_analysed",
+}
 ANALYSIS_STEPS = ("sentiment", "entities", "answer", "summary", "intent", "draft")
 ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 LABELS = ("refund", "exchange", "wrong item", "damaged", "other")
