@@ -50,7 +50,34 @@ def special_strings(tokenizer: PreTrainedTokenizerBase) -> list[str]:
     return strings
 
 
-class Seq2SeqGenerator:
+class TokenizerText:
+    """Counting, cutting and cleaning text with a generator's tokenizer: shared by
+    the transformers generators here and the CTranslate2 ones (engines)."""
+
+    _tokenizer: Any
+    _special: Any
+
+    def clean(self, text: str) -> str:
+        """Customer text without special-token strings (``special_token_pattern``)."""
+        return strip_special(text, self._special)
+
+    def count_tokens(self, text: str) -> int:
+        encoded = self._tokenizer(text, add_special_tokens=False, verbose=False)
+        return len(encoded["input_ids"])
+
+    def fit(self, text: str, max_tokens: int) -> str:
+        """``text`` cut to at most ``max_tokens`` tokens (at a token boundary)."""
+        if max_tokens <= 0:
+            return ""
+        encoded = self._tokenizer(text, add_special_tokens=False, verbose=False)[
+            "input_ids"
+        ]
+        if len(encoded) <= max_tokens:
+            return text
+        return self._tokenizer.decode(encoded[:max_tokens]).rstrip() + " […]"
+
+
+class Seq2SeqGenerator(TokenizerText):
     """``AutoModelForSeq2SeqLM.generate`` over a batch of source texts."""
 
     def __init__(self, model_id: str) -> None:
@@ -83,10 +110,6 @@ class Seq2SeqGenerator:
         """``text`` safe to tokenize: special-token strings typed by a customer
         removed, whitespace collapsed."""
         return " ".join(strip_special(text, self._special).split())
-
-    def count_tokens(self, text: str) -> int:
-        encoded = self._tokenizer(text, add_special_tokens=False, verbose=False)
-        return len(encoded["input_ids"])
 
     def generate(
         self,
@@ -155,7 +178,7 @@ class Seq2SeqGenerator:
         return results
 
 
-class CausalGenerator:
+class CausalGenerator(TokenizerText):
     """``pipeline("text-generation")`` over a causal LM: plain prompts or chats."""
 
     def __init__(self, model_id: str, *, chat: bool) -> None:
@@ -189,25 +212,6 @@ class CausalGenerator:
             "do_sample": False,
             "pad_token_id": tokenizer.pad_token_id,
         }
-
-    def clean(self, text: str) -> str:
-        """Customer text without special-token strings (``special_token_pattern``)."""
-        return strip_special(text, self._special)
-
-    def count_tokens(self, text: str) -> int:
-        encoded = self._tokenizer(text, add_special_tokens=False, verbose=False)
-        return len(encoded["input_ids"])
-
-    def fit(self, text: str, max_tokens: int) -> str:
-        """``text`` cut to at most ``max_tokens`` tokens (at a token boundary)."""
-        if max_tokens <= 0:
-            return ""
-        encoded = self._tokenizer(text, add_special_tokens=False, verbose=False)[
-            "input_ids"
-        ]
-        if len(encoded) <= max_tokens:
-            return text
-        return self._tokenizer.decode(encoded[:max_tokens]).rstrip() + " […]"
 
     def complete(
         self,

@@ -16,6 +16,7 @@ from workers.nlp.generation import (
     CausalGenerator,
     Message,
     Seq2SeqGenerator,
+    TokenizerText,
     special_strings,
 )
 from workers.nlp.text import special_token_pattern, strip_special
@@ -66,7 +67,7 @@ def _generation_defaults(source: str) -> Any:
         return GenerationConfig()
 
 
-class CT2Seq2SeqGenerator:
+class CT2Seq2SeqGenerator(TokenizerText):
     """``Seq2SeqGenerator``'s interface over CTranslate2's ``Translator``."""
 
     def __init__(self, source: str) -> None:
@@ -90,10 +91,6 @@ class CT2Seq2SeqGenerator:
 
     def clean(self, text: str) -> str:
         return " ".join(strip_special(text, self._special).split())
-
-    def count_tokens(self, text: str) -> int:
-        encoded = self._tokenizer(text, add_special_tokens=False, verbose=False)
-        return len(encoded["input_ids"])
 
     def generate(
         self,
@@ -123,7 +120,7 @@ class CT2Seq2SeqGenerator:
         return outputs
 
 
-class CT2CausalGenerator:
+class CT2CausalGenerator(TokenizerText):
     """``CausalGenerator``'s interface over CTranslate2's ``Generator``."""
 
     def __init__(self, source: str, *, chat: bool) -> None:
@@ -147,23 +144,6 @@ class CT2CausalGenerator:
         self.default_max_new_tokens: int | None = _generation_defaults(
             source
         ).max_new_tokens
-
-    def clean(self, text: str) -> str:
-        return strip_special(text, self._special)
-
-    def count_tokens(self, text: str) -> int:
-        encoded = self._tokenizer(text, add_special_tokens=False, verbose=False)
-        return len(encoded["input_ids"])
-
-    def fit(self, text: str, max_tokens: int) -> str:
-        if max_tokens <= 0:
-            return ""
-        encoded = self._tokenizer(text, add_special_tokens=False, verbose=False)[
-            "input_ids"
-        ]
-        if len(encoded) <= max_tokens:
-            return text
-        return self._tokenizer.decode(encoded[:max_tokens]).rstrip() + " […]"
 
     def complete(
         self,
