@@ -234,6 +234,18 @@ def revision_of(directory: Path) -> str:
     return f"ct2-{key[:12]}"
 
 
+def _open(kind: str, directory: Path, where: str, compute_type: str) -> Any:
+    """A ``ctranslate2.Generator`` or ``Translator`` on ``where``."""
+    import ctranslate2
+
+    return getattr(ctranslate2, kind)(
+        str(directory),
+        device=where,
+        compute_type=compute_type,
+        intra_threads=_threads() if where == "cpu" else 0,
+    )
+
+
 class CT2Causal:
     """A decoder-only model (SmolLM2, GPT-2) through ``ctranslate2.Generator``.
 
@@ -248,16 +260,11 @@ class CT2Causal:
         where: str | None = None,
         compute_type: str | None = None,
     ) -> None:
-        import ctranslate2
-
         self.directory = Path(directory)
         self.device = where or device()
         self.compute_type = compute_type or default_quantization(self.device)
-        self.generator = ctranslate2.Generator(
-            str(self.directory),
-            device=self.device,
-            compute_type=self.compute_type,
-            intra_threads=_threads() if self.device == "cpu" else 0,
+        self.generator = _open(
+            "Generator", self.directory, self.device, self.compute_type
         )
         self.tokenizer = _load_tokenizer(self.directory)
         self.revision = revision_of(self.directory)
@@ -338,16 +345,11 @@ class CT2Seq2Seq:
         where: str | None = None,
         compute_type: str | None = None,
     ) -> None:
-        import ctranslate2
-
         self.directory = Path(directory)
         self.device = where or device()
         self.compute_type = compute_type or default_quantization(self.device)
-        self.translator = ctranslate2.Translator(
-            str(self.directory),
-            device=self.device,
-            compute_type=self.compute_type,
-            intra_threads=_threads() if self.device == "cpu" else 0,
+        self.translator = _open(
+            "Translator", self.directory, self.device, self.compute_type
         )
         self.tokenizer = _load_tokenizer(self.directory)
         self.revision = revision_of(self.directory)
