@@ -222,7 +222,7 @@ def _tickets_sql(agent_ids: str, days: int) -> str:
     INSERT INTO triage_ticket (id, subject, customer_email, customer_name, status,
         priority, intent, language, sentiment_label, sentiment_score,
         agent_sentiment, agent_intent, due_at, assigned_to_id, created_at,
-        updated_at, labels_corrected_at, labels_corrected_by_id)
+        updated_at, labels_corrected_at, labels_corrected_by_id, not_analysed)
     SELECT g,
         {pick(SENTENCES, "g * 7")},
         'customer' || {rand("g", "%(n)s / 2 + 50")} || '@example.org',
@@ -240,7 +240,7 @@ def _tickets_sql(agent_ids: str, days: int) -> str:
              ELSE ({agent_ids})[1 + {rand("g * 29", 5)}] END,
         now() - make_interval(secs => {rand("g * 37", days * 86400)}),
         now(),
-        NULL, NULL
+        NULL, NULL, ''
     FROM generate_series(%(low)s, %(high)s) g
     """
 
@@ -300,9 +300,9 @@ def _analyses_sql() -> str:
     cases = " ".join(f"WHEN '{step}' THEN {sql}" for step, sql in results.items())
     return f"""
     INSERT INTO triage_analysis (message_id, step, result, computed_on, error, model,
-        model_revision, is_tiny, duration_ms, created_at)
+        model_revision, is_tiny, duration_ms, created_at, not_analysed)
     SELECT m.id, s.step, CASE s.step {cases} END, 'original', '',
-        'example/' || s.step || '-model', 'abc123', false, 12.5, m.triaged_at
+        'example/' || s.step || '-model', 'abc123', false, 12.5, m.triaged_at, ''
     FROM triage_message m
     JOIN triage_ticket t ON t.id = m.ticket_id
     CROSS JOIN unnest({sql_array(STEPS)}) AS s(step)
@@ -316,7 +316,8 @@ def _drafts_sql(agent_ids: str) -> str:
     INSERT INTO triage_replydraft (ticket_id, in_reply_to_message_id, text,
         text_customer_language, customer_language, status, created_by, author_id,
         approved_by_id, approved_at, rejected_reason, send_attempts, last_error,
-        sent_at, sent_message_id, idempotency_key, created_at, updated_at)
+        sent_at, sent_message_id, idempotency_key, created_at, updated_at, cc,
+        customer_language_model, customer_language_via)
     SELECT t.id, m.id, 'Dear customer, thank you for your message.', '', '', d.status,
         'model', NULL,
         CASE WHEN d.status IN ('approved', 'sent')
@@ -325,7 +326,7 @@ def _drafts_sql(agent_ids: str) -> str:
              THEN m.received_at + make_interval(mins => 10 + {rand("t.id", 3000)})
         END,
         CASE WHEN d.status = 'rejected' THEN 'Too vague' ELSE '' END, 0, '',
-        NULL, NULL, gen_random_uuid(), m.triaged_at, m.triaged_at
+        NULL, NULL, gen_random_uuid(), m.triaged_at, m.triaged_at, '', '', ''
     FROM triage_ticket t
     JOIN LATERAL (SELECT id, received_at, triaged_at FROM triage_message
                   WHERE ticket_id = t.id AND direction = 'inbound'
