@@ -317,7 +317,7 @@ def _drafts_sql(agent_ids: str) -> str:
         text_customer_language, customer_language, status, created_by, author_id,
         approved_by_id, approved_at, rejected_reason, send_attempts, last_error,
         sent_at, sent_message_id, idempotency_key, created_at, updated_at, cc,
-        customer_language_model, customer_language_via)
+        customer_language_model, customer_language_via, arrived_at)
     SELECT t.id, m.id, 'Dear customer, thank you for your message.', '', '', d.status,
         'model', NULL,
         CASE WHEN d.status IN ('approved', 'sent')
@@ -326,7 +326,8 @@ def _drafts_sql(agent_ids: str) -> str:
              THEN m.received_at + make_interval(mins => 10 + {rand("t.id", 3000)})
         END,
         CASE WHEN d.status = 'rejected' THEN 'Too vague' ELSE '' END, 0, '',
-        NULL, NULL, gen_random_uuid(), m.triaged_at, m.triaged_at, '', '', ''
+        NULL, NULL, gen_random_uuid(), m.triaged_at, m.triaged_at, '', '', '',
+        m.received_at
     FROM triage_ticket t
     JOIN LATERAL (SELECT id, received_at, triaged_at FROM triage_message
                   WHERE ticket_id = t.id AND direction = 'inbound'

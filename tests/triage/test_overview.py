@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.db.migrations import RunSQL
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,7 +20,7 @@ from tests.factories import (
 from triage import selectors
 from triage.admin_views import nice_max
 from triage.models import ReplyDraft, Ticket
-from triage.services import roles_sync
+from triage.services import reply_create, roles_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +94,28 @@ def test_median_time_from_arrival_to_approved_reply(now):
     assert data["count"] == 3
     assert data["median"] == pytest.approx(4.0, abs=0.01)
     assert sum(row["count"] for row in data["rows"]) == 3
+
+
+def test_a_draft_keeps_when_its_mail_arrived(now):
+    """The chart reads the arrival from the draft (one index): every way a draft
+    is made stores it, and the migration's backfill fills the old ones."""
+    message = MessageFactory(received_at=now - timedelta(hours=5))
+    assert ReplyDraftFactory(in_reply_to_message=message).arrived_at == (
+        message.received_at
+    )
+    agent = UserFactory(groups=[roles_sync()["Agents"]])
+    own = reply_create(ticket_id=message.ticket_id, user=agent, text="Hello there")
+    assert own.arrived_at == message.received_at
+
+    ReplyDraft.objects.filter(pk=own.pk).update(arrived_at=None)
+    migration = importlib.import_module("triage.migrations.0014_i19_overview_indexes")
+    (backfill,) = [
+        op for op in migration.Migration.operations if isinstance(op, RunSQL)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(backfill.sql)
+    own.refresh_from_db()
+    assert own.arrived_at == message.received_at
 
 
 def test_nice_max():

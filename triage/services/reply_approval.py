@@ -55,6 +55,7 @@ def reply_create(
             cc=cc,
             created_by=ReplyDraft.Author.AGENT,
             author=user,
+            arrived_at=parent.received_at if parent else ticket.created_at,
         )
         ticket_list_fields_refresh([ticket.pk])
         _audit(ticket, user, "reply_created", draft=draft.pk, chars=len(text))

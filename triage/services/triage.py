@@ -368,7 +368,10 @@ def _draft_save(message: Message, draft: contract.Draft | None) -> None:
     }
     if existing is None:
         created = ReplyDraft.objects.create(
-            in_reply_to_message=message, created_by=ReplyDraft.Author.MODEL, **values
+            in_reply_to_message=message,
+            created_by=ReplyDraft.Author.MODEL,
+            arrived_at=message.received_at,
+            **values,
         )
         webhook_emit(
             "draft.created",
