@@ -140,7 +140,7 @@ def _email(outgoing: OutgoingReply) -> mail.EmailMessage:
         cc=list(outgoing.cc),
         headers=outgoing.headers(),
     )
-    storage = Attachment._meta.get_field("file").storage  # type: ignore[union-attr]
+    storage = Attachment._meta.get_field("file").storage
     for attached in outgoing.attachments:
         with storage.open(attached.storage_name, "rb") as handle:
             content = handle.read()
