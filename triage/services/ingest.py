@@ -284,10 +284,13 @@ def _thread(parsed: ParsedEmail) -> tuple[Ticket | None, Ticket | None]:
         tag = TICKET_TAG_RE.search(parsed.subject)
         if tag and len(tag.group(1)) < 19:  # a bigint; longer is no ticket of ours
             found = Ticket.objects.filter(pk=int(tag.group(1))).first()
-    if found is not None and found.merged_into_id:
-        # Its thread lives on in the ticket it was merged into (one level:
-        # ticket_merge never merges into a merged ticket).
-        found = Ticket.objects.filter(pk=found.merged_into_id).first() or found
+    if found is not None:
+        # Locked, so a merge committing meanwhile is seen, and the thread of a
+        # merged ticket goes on in its target (one level: ticket_merge never
+        # merges into a merged ticket).
+        found = Ticket.objects.select_for_update().filter(pk=found.pk).first()
+        if found is not None and found.merged_into_id:
+            found = Ticket.objects.filter(pk=found.merged_into_id).first()
     if found is None:
         return None, None
     if parsed.from_address and parsed.from_address in _participants(found):
