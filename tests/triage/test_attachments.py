@@ -183,6 +183,7 @@ def test_the_ticket_page_shows_thumbnails_links_and_withheld_files(
     assert f'<img class="tr-thumb" src="{url(files["photo.png"])}"' in html
     pdf = f'id="attachment-{files["invoice.pdf"].pk}" data-kind="inline"'
     assert pdf in html
+    assert f'href="{url(files["invoice.pdf"])}" class="tr-attachment-open"' in html
     assert f'id="attachment-{files["page.html"].pk}" data-kind="download"' in html
     assert (
         f'href="{url(files["page.html"])}" class="tr-attachment-name" download' in html
