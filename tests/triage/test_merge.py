@@ -178,11 +178,13 @@ def test_split_moves_a_message_and_its_drafts_to_a_new_ticket(settings, agent):
     new.refresh_from_db()
     assert new.draft_status == ReplyDraft.Status.DRAFTED
     # The last message cannot be split off; nor can our own mail.
-    with pytest.raises(ValidationError, match="only message"):
+    with pytest.raises(ValidationError, match="only message from the customer"):
         message_split(first, agent)
     ours = MessageFactory(ticket=old, direction=Message.Direction.OUTBOUND)
     with pytest.raises(ValidationError, match="customer's message"):
         message_split(ours, agent)
+    with pytest.raises(ValidationError, match="only message from the customer"):
+        message_split(first, agent)  # our reply beside it does not count
     with pytest.raises(PermissionDenied):
         message_split(second, UserFactory(username="visitor"))
 

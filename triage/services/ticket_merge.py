@@ -116,9 +116,12 @@ def message_split(message: Message | int, actor: Any) -> Ticket:
         old = Ticket.objects.select_for_update().get(pk=msg.ticket_id)
         if msg.direction != Message.Direction.INBOUND:
             raise ValidationError("Only a customer's message can be split off.")
-        if not Message.objects.filter(ticket=old).exclude(pk=msg.pk).exists():
+        others = Message.objects.filter(
+            ticket=old, direction=Message.Direction.INBOUND
+        ).exclude(pk=msg.pk)
+        if not others.exists():
             raise ValidationError(
-                "This is the ticket's only message: nothing to split."
+                "This is the ticket's only message from the customer: nothing to split."
             )
         new = Ticket.objects.create(
             subject=msg.subject or old.subject,
