@@ -86,6 +86,8 @@ def test_agent_replies_with_a_file_and_cc_received_by_smtp(
     page.reload()
     sent = page.locator("article.tr-out")
     assert "return-label.pdf" in sent.inner_text()
+    # One customer message (and our reply): nothing to split off.
+    assert page.locator(".tr-split-form").count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ticket-attachments.png"), full_page=True)
     page.context.close()
