@@ -109,7 +109,7 @@ def test_own_reply_carries_its_files_and_cc_in_one_mail(
 
 
 def test_a_saved_draft_keeps_its_files_until_an_approver_sends_it(
-    agent, roles, ticket, smtp, django_capture_on_commit_callbacks
+    client, agent, roles, ticket, smtp, django_capture_on_commit_callbacks
 ):
     draft = reply_create(
         ticket_id=ticket.pk,
@@ -117,8 +117,16 @@ def test_a_saved_draft_keeps_its_files_until_an_approver_sends_it(
         text="See the attached label.",
         attachments=[upload("label.pdf", PDF_BYTES, "application/pdf")],
     )
-    assert Attachment.objects.get(draft=draft).message is None
+    stored = Attachment.objects.get(draft=draft)
+    assert stored.message is None
     approver = UserFactory(username="approver", groups=[roles["Approvers"]])
+    # The approver sees what goes out with the draft, and can open it.
+    client.force_login(approver)
+    page = client.get(reverse("admin:triage_ticket_change", args=[ticket.pk]))
+    box = page.content.decode().split(f'id="draft-{draft.pk}"', 1)[1]
+    assert f'id="attachment-{stored.pk}"' in box.split("tr-approval", 1)[0]
+    served = client.get(reverse("triage_attachment", args=[stored.pk]))
+    assert b"".join(served.streaming_content) == PDF_BYTES
     with django_capture_on_commit_callbacks(execute=True):
         reply_approve(draft_id=draft.pk, user=approver, version=reply_version(draft))
     [mail] = smtp.received
