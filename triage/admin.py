@@ -30,6 +30,7 @@ from django.utils.http import urlencode
 from django.utils.text import Truncator, slugify
 
 from triage import selectors, services
+from triage.admin_merge import merged_redirect
 from triage.models import Analysis, Attachment, Macro, Message, ReplyDraft, Ticket
 from triage.paginators import SEARCH_COUNT_CAP, CappedPaginator
 from triage.selectors.customers import customer_ticket_counts, customer_tickets
@@ -470,6 +471,8 @@ class TicketAdmin(admin.ModelAdmin):
         self, request: HttpRequest, object_id, form_url="", extra_context=None
     ):
         ticket = self.get_object(request, object_id)
+        if ticket is not None and ticket.merged_into_id:
+            return merged_redirect(request, ticket)
         extra_context = dict(extra_context or {})
         if ticket is not None:
             review = selectors.ticket_review(ticket)
@@ -605,13 +608,14 @@ class TicketAdmin(admin.ModelAdmin):
         if not Ticket.objects.filter(pk=ticket_id).exists():
             raise Http404
         form = NewReplyForm(request.POST)
+        files = {"attachments": request.FILES.getlist("attachments")}
         if not form.is_valid():
             self._form_errors(request, form)
         elif "send_now" in request.POST:
             self._run(
                 request,
                 lambda: reply_send_own(
-                    ticket_id=ticket_id, user=request.user, **form.cleaned_data
+                    ticket_id=ticket_id, user=request.user, **form.cleaned_data, **files
                 ),
                 "Reply sent to the mail worker; it goes out once.",
             )
@@ -619,7 +623,7 @@ class TicketAdmin(admin.ModelAdmin):
             self._run(
                 request,
                 lambda: services.reply_create(
-                    ticket_id=ticket_id, user=request.user, **form.cleaned_data
+                    ticket_id=ticket_id, user=request.user, **form.cleaned_data, **files
                 ),
                 "Reply saved as a draft. An approver can now send it.",
             )

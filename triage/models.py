@@ -103,6 +103,16 @@ class Ticket(models.Model):
     # Issue 15: marked as spam by an agent (or from a blocked sender): hidden
     # from the list, shown in the spam view, undoable.
     is_spam = models.BooleanField(default=False, db_default=False)
+    # Issue 15: merged into another ticket, which now holds its messages, drafts,
+    # notes and history; its page redirects there.
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_from",
+        editable=False,
+    )
 
     class Meta:
         # `pk` last makes the order total, so the admin adds no `-pk` of its own
@@ -230,8 +240,21 @@ class Message(models.Model):
 
 
 class Attachment(models.Model):
+    # Empty while the file belongs to an agent's unsent reply (`draft`); set to
+    # the outbound message once that reply is sent.
     message = models.ForeignKey(
-        Message, on_delete=models.CASCADE, related_name="attachments"
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="attachments",
+    )
+    draft = models.ForeignKey(
+        "ReplyDraft",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="attachments",
     )
     filename = models.CharField(max_length=255, blank=True)
     content_type = models.CharField(max_length=255, blank=True)

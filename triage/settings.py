@@ -402,6 +402,12 @@ TRIAGE_RETRY_BACKOFF = env.float("TRIAGE_RETRY_BACKOFF", 5.0)
 TRIAGE_RAW_MAX_BYTES = env.int("TRIAGE_RAW_MAX_BYTES", 10 * 2**20)
 TRIAGE_ATTACHMENT_MAX_BYTES = env.int("TRIAGE_ATTACHMENT_MAX_BYTES", 10 * 2**20)
 TRIAGE_ATTACHMENT_MAX_COUNT = env.int("TRIAGE_ATTACHMENT_MAX_COUNT", 20)
+# Files an agent attaches to one reply (issue 15): their total size and count.
+# Django buffers uploads over FILE_UPLOAD_MAX_MEMORY_SIZE to a temporary file.
+TRIAGE_REPLY_ATTACHMENTS_MAX_BYTES = env.int(
+    "TRIAGE_REPLY_ATTACHMENTS_MAX_BYTES", 10 * 2**20
+)
+TRIAGE_REPLY_ATTACHMENTS_MAX_COUNT = env.int("TRIAGE_REPLY_ATTACHMENTS_MAX_COUNT", 10)
 # MIME parts the parser walks per mail (issue 10): 100k tiny parts cost ~25 s to
 # parse. Past the cap the raw is still kept whole and the mail flagged.
 TRIAGE_MIME_MAX_PARTS = env.int("TRIAGE_MIME_MAX_PARTS", 1000)

@@ -42,6 +42,11 @@ AUDIT_LABELS = {
     "reply_send_refused": "Send refused",
     "reply_send_unknown": "Send outcome unknown",
     "reply_sent": "Reply sent",
+    "reply_attachments_added": "Files attached to a reply",
+    "ticket_merged": "Another ticket merged into this one",
+    "ticket_merged_into": "Merged into another ticket",
+    "message_split_out": "Message split into a new ticket",
+    "ticket_split_from": "Split from another ticket",
 }
 
 
@@ -352,6 +357,20 @@ def _audit_detail(event: AuditEvent) -> str:
         return ", ".join(f"{k} → {v}" for k, v in detail.items())
     if action == "ticket_assigned":
         return f"to {detail.get('assigned_to') or 'nobody'}"
+    return _audit_detail_i15(action, detail)
+
+
+def _audit_detail_i15(action: str, detail: dict[str, Any]) -> str:
+    if action == "reply_attachments_added":
+        return ", ".join(str(f.get("name", "")) for f in detail.get("files", []))
+    ticket_key = {
+        "ticket_merged": ("from #", "source"),
+        "ticket_merged_into": ("into #", "target"),
+        "message_split_out": ("to #", "new_ticket"),
+        "ticket_split_from": ("from #", "from_ticket"),
+    }.get(action)
+    if ticket_key and detail.get(ticket_key[1]):
+        return f"{ticket_key[0]}{detail[ticket_key[1]]}"
     return ""
 
 

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, models, transaction
 
 from triage.mime import (
@@ -23,6 +22,7 @@ from triage.mime import (
     quick_message_id,
 )
 from triage.models import Attachment, AuditEvent, Message, Ticket
+from triage.services.attachment_files import attachment_file_store
 from triage.services.denorm import ticket_search_refresh
 from triage.services.outgoing_webhooks import webhook_emit
 from triage.services.triage import message_enqueue_triage
@@ -284,6 +284,13 @@ def _thread(parsed: ParsedEmail) -> tuple[Ticket | None, Ticket | None]:
         tag = TICKET_TAG_RE.search(parsed.subject)
         if tag and len(tag.group(1)) < 19:  # a bigint; longer is no ticket of ours
             found = Ticket.objects.filter(pk=int(tag.group(1))).first()
+    if found is not None:
+        # Locked, so a merge committing meanwhile is seen, and the thread of a
+        # merged ticket goes on in its target (one level: ticket_merge never
+        # merges into a merged ticket).
+        found = Ticket.objects.select_for_update().filter(pk=found.pk).first()
+        if found is not None and found.merged_into_id:
+            found = Ticket.objects.filter(pk=found.merged_into_id).first()
     if found is None:
         return None, None
     if parsed.from_address and parsed.from_address in _participants(found):
@@ -340,7 +347,7 @@ def _store_attachments(message: Message, parsed: ParsedEmail) -> None:
                 attachment.flag_reason,
             )
         else:
-            _store_file(attachment, part.payload)
+            attachment_file_store(attachment, part.payload)
         attachment.save()
     dropped = len(parsed.attachments) - rows_cap
     if dropped > 0:
@@ -349,16 +356,3 @@ def _store_attachments(message: Message, parsed: ParsedEmail) -> None:
         message.parse_defects = sorted({*message.parse_defects, *defects})
         message.is_malformed = True
         message.save(update_fields=["parse_defects", "is_malformed"])
-
-
-def _store_file(attachment: Attachment, payload: bytes) -> None:
-    """Content-addressed: the same bytes (a retried or re-sent mail) share one file.
-
-    Stored under a generated name: the sender's filename is only metadata.
-    """
-    field = attachment.file.field
-    name = field.generate_filename(attachment, f"{attachment.sha256}.bin")
-    if field.storage.exists(name):
-        attachment.file.name = name
-    else:
-        attachment.file.save(name.rsplit("/", 1)[-1], ContentFile(payload), save=False)

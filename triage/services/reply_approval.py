@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +13,11 @@ from django.utils import timezone
 from triage.models import ReplyDraft, Ticket
 from triage.services.denorm import ticket_list_fields_refresh
 from triage.services.outgoing_webhooks import webhook_emit
+from triage.services.reply_attachments import (
+    Upload,
+    reply_attachments_check,
+    reply_attachments_store,
+)
 from triage.services.reply_common import (
     EDITABLE,
     PERM_ADD,
@@ -38,11 +44,13 @@ def reply_create(
     text: str,
     text_customer_language: str = "",
     cc: str = "",
+    attachments: Sequence[Upload] = (),
 ) -> ReplyDraft:
     """An agent writes a reply from scratch (no model draft, or a better idea)."""
     _require(user, PERM_ADD)
     text, text_customer_language = _clean_texts(text, text_customer_language)
     cc = _clean_cc(cc)
+    reply_attachments_check(attachments)
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
         parent = _reply_parent(ticket, None)
@@ -59,6 +67,7 @@ def reply_create(
         )
         ticket_list_fields_refresh([ticket.pk])
         _audit(ticket, user, "reply_created", draft=draft.pk, chars=len(text))
+        reply_attachments_store(draft=draft, user=user, files=attachments)
         webhook_emit(
             "draft.created",
             {"ticket": ticket.pk, "draft": draft.pk, "text": draft.text},

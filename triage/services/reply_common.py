@@ -52,6 +52,15 @@ class SendOutcome(StrEnum):
 
 
 @dataclass(frozen=True)
+class OutgoingAttachment:
+    """A file an agent attached to the reply: read from storage when mailing."""
+
+    filename: str
+    content_type: str
+    storage_name: str
+
+
+@dataclass(frozen=True)
 class OutgoingReply:
     """Everything the SMTP step needs, composed and checked inside the claim."""
 
@@ -66,6 +75,7 @@ class OutgoingReply:
     references: tuple[str, ...]
     date: str
     cc: tuple[str, ...] = ()
+    attachments: tuple[OutgoingAttachment, ...] = ()
 
     def headers(self) -> dict[str, str]:
         headers = {"Message-ID": self.message_id, "Date": self.date}

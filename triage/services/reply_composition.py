@@ -14,8 +14,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.template.loader import render_to_string
 
-from triage.models import Message, ReplyDraft, Ticket
-from triage.services.reply_common import OutgoingReply, ReplyRefused
+from triage.attachments import content_type_clean
+from triage.models import Attachment, Message, ReplyDraft, Ticket
+from triage.services.reply_common import (
+    OutgoingAttachment,
+    OutgoingReply,
+    ReplyRefused,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +88,19 @@ def reply_compose(draft: ReplyDraft) -> OutgoingReply:
         references=references,
         date=formatdate(usegmt=True),
         cc=tuple(_address_check("Cc", a) for a in reply_cc_addresses(draft.cc)),
+        attachments=_attachments(draft),
+    )
+
+
+def _attachments(draft: ReplyDraft) -> tuple[OutgoingAttachment, ...]:
+    rows = Attachment.objects.filter(draft=draft, flagged=False).exclude(file="")
+    return tuple(
+        OutgoingAttachment(
+            filename=_header_check("attachment name", a.filename or "attachment"),
+            content_type=content_type_clean(a.content_type),
+            storage_name=a.file.name,
+        )
+        for a in rows.order_by("pk")
     )
 
 
@@ -114,7 +132,7 @@ def reply_message_id(draft: ReplyDraft) -> str:
 def _email(outgoing: OutgoingReply) -> mail.EmailMessage:
     # To is the ticket's customer; Cc only what an agent typed on the draft
     # (checked in reply_compose); never a Bcc.
-    return mail.EmailMessage(
+    message = mail.EmailMessage(
         subject=outgoing.subject,
         body=outgoing.body,
         from_email=outgoing.from_email,
@@ -122,6 +140,12 @@ def _email(outgoing: OutgoingReply) -> mail.EmailMessage:
         cc=list(outgoing.cc),
         headers=outgoing.headers(),
     )
+    storage = Attachment._meta.get_field("file").storage
+    for attached in outgoing.attachments:
+        with storage.open(attached.storage_name, "rb") as handle:
+            content = handle.read()
+        message.attach(attached.filename, content, attached.content_type)
+    return message
 
 
 def _reply_parent(ticket: Ticket, parent: Message | None) -> Message | None:

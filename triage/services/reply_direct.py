@@ -7,6 +7,8 @@ reply_send); this module only decides who needs to approve.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -14,6 +16,7 @@ from django.utils import timezone
 from triage.models import Message, ReplyDraft
 from triage.services.denorm import ticket_list_fields_refresh
 from triage.services.reply_approval import reply_create, reply_version
+from triage.services.reply_attachments import Upload
 from triage.services.reply_common import PERM_ADD, ReplyRefused, User, _audit, _require
 from triage.services.reply_composition import reply_compose
 from triage.services.reply_sending import reply_enqueue_send
@@ -39,6 +42,7 @@ def reply_send_own(
     text: str,
     text_customer_language: str = "",
     cc: str = "",
+    attachments: Sequence[Upload] = (),
 ) -> ReplyDraft:
     """An agent's own reply, sent at once where the policy allows.
 
@@ -58,6 +62,7 @@ def reply_send_own(
             text=text,
             text_customer_language=text_customer_language,
             cc=cc,
+            attachments=attachments,
         )
         draft = ReplyDraft.objects.select_for_update().get(pk=draft.pk)
         reply_compose(draft)  # refuse unsafe headers here, where the agent sees why
@@ -74,6 +79,7 @@ def reply_send_own(
             version=reply_version(draft),
             policy=settings.TRIAGE_REPLY_APPROVAL,
             cc=draft.cc,
+            attachments=len(attachments),
         )
         draft_pk = draft.pk
         transaction.on_commit(lambda: reply_enqueue_send(draft_pk))

@@ -14,7 +14,7 @@ from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 
 from triage import queue
-from triage.models import Message, ReplyDraft, Ticket
+from triage.models import Attachment, Message, ReplyDraft, Ticket
 from triage.services.denorm import ticket_list_fields_refresh
 from triage.services.outgoing_webhooks import webhook_emit
 from triage.services.reply_common import (
@@ -230,6 +230,10 @@ def _send_record_once(outgoing: OutgoingReply) -> None:
                 "triage_status": Message.TriageStatus.TRIAGED,
             },
         )
+        # The agent's files now belong to the mail they went out with.
+        Attachment.objects.filter(draft=draft, message__isnull=True).update(
+            message=sent
+        )
         draft.status = ReplyDraft.Status.SENT
         draft.sent_at = now
         draft.sent_message = sent
@@ -249,6 +253,7 @@ def _send_record_once(outgoing: OutgoingReply) -> None:
             message_id=outgoing.message_id,
             to=outgoing.to,
             approved_by=draft.approved_by.get_username() if draft.approved_by else "",
+            attachments=[a.filename for a in outgoing.attachments],
         )
         webhook_emit(
             "reply.sent",
