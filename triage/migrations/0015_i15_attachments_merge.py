@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('triage', '0013_i15_spam'),
+        ('triage', '0014_i19_overview_indexes'),
     ]
 
     operations = [
