@@ -42,7 +42,7 @@ def _fresh(entries: dict[str, Any], now: float) -> dict[str, Any]:
 def presence_beat(*, ticket_id: int, user: Any, state: str) -> list[Colleague]:
     """Record that `user` has the ticket open; return the others who do."""
     if state not in Presence.values:
-        state = Presence.VIEWING
+        state = "viewing"
     now = time.time()
     entries = _fresh(cache.get(_key(ticket_id)) or {}, now)
     entries[str(user.pk)] = {

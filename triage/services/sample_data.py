@@ -10,6 +10,7 @@ each later step checks whether it already happened.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -101,6 +102,11 @@ def sample_outcomes(mail: SampleMail) -> dict[str, dict[str, Any]]:
             "original" if english else "translation",
         ),
     }
+    first_sentence = re.split(r"(?<=[.!?])\s", mail.english or mail.body)[0]
+    outcomes["summary"] = outcome(
+        {"summary": first_sentence, "skipped": False, "reason": None},
+        "original" if english else "translation",
+    )
     if not english and mail.english:
         outcomes["translation"] = outcome(
             {
@@ -185,7 +191,7 @@ def sample_data_load(
             if ticket.status != status:
                 ticket.status = status
                 ticket_update(ticket=ticket, user=alice, fields=["status"])
-                step(f"#{ticket.pk} {status.label.lower()}", True)
+                step(f"#{ticket.pk} {ticket.get_status_display().lower()}", True)
     step("overdue ticket (SLA breached)", _overdue(tickets[OVERDUE].pk, alice, now))
     step("internal note with a mention", _note(tickets[NOTE[0]].pk, alice))
     step("agent's draft awaiting approval", _draft(tickets[DRAFT[0]].pk, alice))
