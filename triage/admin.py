@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
@@ -31,9 +32,11 @@ from django.utils.text import Truncator, slugify
 
 from triage import selectors, services
 from triage.admin_merge import merged_redirect
+from triage.admin_live import ticket_assign_me_view, ticket_live_view
 from triage.models import Analysis, Attachment, Macro, Message, ReplyDraft, Ticket
 from triage.paginators import SEARCH_COUNT_CAP, CappedPaginator
 from triage.selectors.customers import customer_ticket_counts, customer_tickets
+from triage.selectors.live import ticket_live_state
 from triage.selectors.notes import notifications_unread, ticket_notes
 from triage.services.dashboard import EDITABLE_FIELDS
 from triage.services.macros import PERM_APPLY as MACRO_PERM_APPLY
@@ -254,6 +257,9 @@ class TicketAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ("triage/dashboard.css",)}
+        # Own static files only (the CSP allows no inline script): keyboard
+        # shortcuts on the list and the ticket, and the ticket's live updates.
+        js = ("triage/shortcuts.js", "triage/live.js")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
         return selectors.ticket_list()
@@ -283,6 +289,16 @@ class TicketAdmin(admin.ModelAdmin):
     def get_urls(self) -> list:
         wrap = self.admin_site.admin_view
         return [
+            path(
+                "<int:ticket_id>/live/",
+                wrap(ticket_live_view),
+                name="triage_ticket_live",
+            ),
+            path(
+                "<int:ticket_id>/assign-me/",
+                wrap(ticket_assign_me_view),
+                name="triage_ticket_assign_me",
+            ),
             path(
                 "<int:ticket_id>/spam/<slug:action>/",
                 wrap(self.spam_view),
@@ -508,6 +524,10 @@ class TicketAdmin(admin.ModelAdmin):
                 superseded=[
                     d for d in drafts if d.draft.status == ReplyDraft.Status.SUPERSEDED
                 ],
+                live=ticket_live_state(ticket.pk),
+                live_poll_seconds=settings.TRIAGE_LIVE_POLL_SECONDS,
+                can_assign=request.user.has_perm("triage.change_ticket")
+                and ticket.assigned_to_id != request.user.pk,
             )
             # The rows above already say which models ran: no query of its own.
             if any(row["is_tiny"] for row in models_used):

@@ -370,6 +370,10 @@ TRIAGE_CUSTOMER_LANGUAGES = env.list(
 )
 # The overview's charts are cached this long (seconds; 0: computed per request).
 TRIAGE_OVERVIEW_CACHE_SECONDS = env.int("TRIAGE_OVERVIEW_CACHE_SECONDS", 60)
+# The ticket page asks for news (triage done, reply sent, who else is on it) this
+# often; a colleague's presence is forgotten this long after their last beat.
+TRIAGE_LIVE_POLL_SECONDS = env.float("TRIAGE_LIVE_POLL_SECONDS", 5.0)
+TRIAGE_PRESENCE_SECONDS = env.int("TRIAGE_PRESENCE_SECONDS", 30)
 TRIAGE_LANGUAGES = TRIAGE_CUSTOMER_LANGUAGES
 # Mail that no model here reads (its language has no translation model and no
 # step reads it): the ticket is flagged "not analysed" and routed like this

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -136,3 +137,15 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
+
+
+def ticket_assign_to_me(*, ticket_id: int, user: Any) -> bool:
+    """The ticket page's "Assign to me" (and its `a` shortcut). True if it changed.
+
+    Checked here, not only in the view: assigning is changing the ticket.
+    """
+    if user is None or not user.is_active or not user.has_perm("triage.change_ticket"):
+        raise PermissionDenied("Needs the triage.change_ticket permission.")
+    if not Ticket.objects.filter(pk=ticket_id).exists():
+        raise Ticket.DoesNotExist(ticket_id)
+    return ticket_assign(ticket_ids=[ticket_id], assignee=user, actor=user) == 1

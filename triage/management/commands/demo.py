@@ -17,7 +17,8 @@ BANNER = "!" * 78
 class Command(BaseCommand):
     help = (
         "Set up a demo: an admin login (printed), the sample emails ingested and "
-        "triaged. `make demo` runs this, then serves the dashboard."
+        "triaged, then `sample_data`'s varied tickets. `make demo` runs this, then "
+        "serves the dashboard."
     )
 
     def add_arguments(self, parser) -> None:
@@ -40,6 +41,9 @@ class Command(BaseCommand):
         user.save()
         call_command("ingest", samples, source="demo")
         call_command("triage")
+        # A few dozen varied tickets beside the samples (issue 15): customers with
+        # history, notes, drafts, an SLA breach, spam.
+        call_command("sample_data")
         base = url.rstrip("/")
         self.stdout.write(
             self.style.SUCCESS(
