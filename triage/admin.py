@@ -31,8 +31,8 @@ from django.utils.http import urlencode
 from django.utils.text import Truncator, slugify
 
 from triage import selectors, services
-from triage.admin_merge import merged_redirect
 from triage.admin_live import ticket_assign_me_view, ticket_live_view
+from triage.admin_merge import merged_redirect
 from triage.models import Analysis, Attachment, Macro, Message, ReplyDraft, Ticket
 from triage.paginators import SEARCH_COUNT_CAP, CappedPaginator
 from triage.selectors.customers import customer_ticket_counts, customer_tickets
