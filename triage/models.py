@@ -102,6 +102,10 @@ class Ticket(models.Model):
     # Issue 15: marked as spam by an agent (or from a blocked sender): hidden
     # from the list, shown in the spam view, undoable.
     is_spam = models.BooleanField(default=False, db_default=False)
+    # Issue 15 SLA: the first-response target and when it was met (our first
+    # reply sent); `due_at` is the next target, resolution once answered.
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         # `pk` last makes the order total, so the admin adds no `-pk` of its own
@@ -518,3 +522,9 @@ class BlockedSender(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+# Issue 15's SLA policies and auto-acknowledgements live in their own modules;
+# imported here so Django registers them with the app.
+from triage.models_autoack import AutoAck as AutoAck  # noqa: E402
+from triage.models_sla import SlaPolicy as SlaPolicy  # noqa: E402
