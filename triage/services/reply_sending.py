@@ -23,8 +23,8 @@ from triage.services.reply_common import (
     SendOutcome,
     _audit,
 )
-from triage.services.sla import sla_first_response
 from triage.services.reply_composition import _email, reply_compose, reply_message_id
+from triage.services.sla import sla_first_response
 
 logger = logging.getLogger(__name__)
 
