@@ -30,6 +30,7 @@ from django.utils.http import urlencode
 from django.utils.text import Truncator, slugify
 
 from triage import selectors, services
+from triage.admin_sla import SlaFilter, sla_due
 from triage.models import Analysis, Attachment, Macro, Message, ReplyDraft, Ticket
 from triage.paginators import SEARCH_COUNT_CAP, CappedPaginator
 from triage.selectors.customers import customer_ticket_counts, customer_tickets
@@ -216,6 +217,7 @@ class TicketAdmin(admin.ModelAdmin):
         "customer",
         "sentiment",
         "priority_badge",
+        sla_due,
         "intent_label",
         "language_flag",
         "status_badge",
@@ -231,6 +233,7 @@ class TicketAdmin(admin.ModelAdmin):
         LanguageFilter,
         "priority",
         AssignedFilter,
+        SlaFilter,
     )
     search_fields = (
         "subject",

@@ -8,11 +8,17 @@ date on the form keeps theirs).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
 
 from triage.business_hours import BusinessHours, business_add
 from triage.models import SlaPolicy, Ticket
+
+logger = logging.getLogger(__name__)
 
 # Used when a priority has no policy row (a flushed test database, a deleted
 # row); migration 0015 writes the same values as editable rows.
@@ -81,3 +87,23 @@ def sla_first_response(ticket_id: int, at: datetime) -> bool:
             due_at=ticket.due_at,
         )
     )
+
+
+PERM_MANAGE = "triage.change_slapolicy"
+
+
+def sla_policy_save(*, policy: SlaPolicy, user: Any) -> SlaPolicy:
+    """Create or change a policy: team leads and superusers. Applies to tickets
+    whose priority is set from now on (existing due dates are kept)."""
+    if user is None or not user.is_active or not user.has_perm(PERM_MANAGE):
+        raise PermissionDenied(f"Needs the {PERM_MANAGE} permission.")
+    policy.full_clean()
+    policy.save()
+    logger.info(
+        "SLA policy for priority %s set by %s: %s h / %s h",
+        policy.priority,
+        user.get_username(),
+        policy.first_response_hours,
+        policy.resolution_hours,
+    )
+    return policy
