@@ -122,7 +122,7 @@ def sla_agent_load(now: datetime | None = None) -> list[dict[str, Any]]:
             open=Count("pk"),
             breached=Count("pk", filter=_state_q(BREACHED, now)),
         )
-        .order_by("-open", "assigned_to__username")
+        .order_by("-open", F("assigned_to__username").asc(nulls_last=True))
     )
     return [
         {
