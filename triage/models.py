@@ -11,6 +11,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, NullIf
@@ -524,7 +525,71 @@ class BlockedSender(models.Model):
         return self.email
 
 
-# Issue 15's SLA policies and auto-acknowledgements live in their own modules;
-# imported here so Django registers them with the app.
-from triage.models_autoack import AutoAck as AutoAck  # noqa: E402
-from triage.models_sla import SlaPolicy as SlaPolicy  # noqa: E402
+class SlaPolicy(models.Model):
+    """Targets for one priority, in business hours (TRIAGE_BUSINESS_*) unless
+    `around_the_clock`. Team leads manage them in the dashboard."""
+
+    priority = models.PositiveSmallIntegerField(
+        choices=Ticket.Priority.choices, unique=True
+    )
+    first_response_hours = models.FloatField(
+        validators=[MinValueValidator(0.05)],
+        help_text="Hours until the first reply is due.",
+    )
+    resolution_hours = models.FloatField(
+        validators=[MinValueValidator(0.05)],
+        help_text="Hours from arrival until the ticket should be resolved.",
+    )
+    around_the_clock = models.BooleanField(
+        default=False,
+        help_text="Count every hour (urgent tickets), not only business hours.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority"]
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+
+    def __str__(self) -> str:
+        return f"SLA for {Ticket.Priority(self.priority).label} tickets"
+
+
+class AutoAck(models.Model):
+    """The claim on a ticket's one receipt: the unique ticket makes a second ack
+    impossible whatever the retries or workers; rows per address in the last hour
+    are the per-sender rate limit."""
+
+    class Status(models.TextChoices):
+        # Claimed by one task, talking to SMTP. A claim whose task died stays
+        # here: the receipt is then at most once, never twice.
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, related_name="autoack"
+    )
+    to_address = models.CharField(max_length=320)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.SENDING
+    )
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    message = models.OneToOneField(
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="autoack",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["to_address", "created_at"], name="autoack_sender_rate_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Auto-ack for ticket {self.ticket_id} ({self.status})"
