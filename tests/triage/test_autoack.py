@@ -177,3 +177,46 @@ def test_an_smtp_failure_releases_the_claim_for_the_retry(smtp, settings, ingest
     assert autoack_send(ticket.pk) == AckOutcome.SENT
     assert autoack_send(ticket.pk) == AckOutcome.ALREADY
     assert len(smtp.received) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_send_one_receipt_per_ticket_and_keep_the_limit(
+    settings,
+):
+    """Real concurrency on PostgreSQL: the ticket's row lock and unique claim,
+    and the per-sender lock around the rate limit's count."""
+    import threading
+
+    from django.db import connection as main_connection
+    from django.db import connections
+
+    from tests.ci import NO_POSTGRES, need
+
+    need(main_connection.vendor == "postgresql", NO_POSTGRES)
+    settings.TRIAGE_MODELS = {}
+    settings.TRIAGE_AUTOACK = False  # ingest publishes nothing; the threads send
+    a = email_ingest(eml(1, subject="One"), source="t").message.ticket_id
+    b = email_ingest(eml(2, subject="Two"), source="t").message.ticket_id
+    settings.TRIAGE_AUTOACK = True
+    settings.TRIAGE_AUTOACK_MAX_PER_SENDER_HOUR = 1
+    outcomes: list[str] = []
+    start = threading.Barrier(4)
+
+    def worker(ticket_id: int) -> None:
+        try:
+            start.wait()
+            outcomes.append(str(autoack_send(ticket_id)))
+        finally:
+            connections.close_all()
+
+    with SmtpCapture() as smtp:
+        smtp.configure(settings)
+        threads = [threading.Thread(target=worker, args=(t,)) for t in (a, a, b, b)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert len(smtp.received) == 1
+    assert sorted(outcomes).count("sent") == 1
+    assert AutoAck.objects.count() == 1
+    assert AuditEvent.objects.filter(action="autoack_sent").count() == 1
