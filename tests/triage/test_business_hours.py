@@ -39,7 +39,7 @@ def utc(*args: int) -> datetime:
         (utc(2026, 11, 27, 16), 3, utc(2026, 11, 30, 11)),
         # 40 h from Monday 09:00: the whole week, due Friday 17:00.
         (utc(2026, 11, 23, 9), 40, utc(2026, 11, 27, 17)),
-        # Exactly at closing: due at the next window's end of the hour.
+        # Exactly at closing: nothing is left today.
         (utc(2026, 11, 24, 17), 1, utc(2026, 11, 25, 10)),
     ],
 )

@@ -230,3 +230,33 @@ def test_overview_figures_on_postgresql(roles, client):
     html = client.get(reverse("triage_overview")).content.decode()
     assert 'id="sla"' in html
     assert "50 %" in html and "2.0 h" in html
+
+
+def test_team_leads_manage_the_policies_agents_do_not(client):
+    from django.contrib.auth.models import Group
+
+    # The migration granted it (a database that was never roles_sync'ed).
+    migrated = Group.objects.get(name="Team leads").permissions
+    assert migrated.filter(codename="change_slapolicy").exists()
+    roles = roles_sync()
+    lead = UserFactory(groups=[roles["Team leads"]])
+    agent = UserFactory(groups=[roles["Agents"]])
+    policy = SlaPolicy.objects.get(priority=Ticket.Priority.HIGH)
+    url = reverse("admin:triage_slapolicy_change", args=[policy.pk])
+    form = {
+        "priority": Ticket.Priority.HIGH,
+        "first_response_hours": "2",
+        "resolution_hours": "16",
+    }
+
+    client.force_login(agent)
+    assert client.get(url).status_code == 403
+    assert client.post(url, form).status_code == 403
+    client.force_login(lead)
+    assert client.get(url).status_code == 200
+    assert client.post(url, form).status_code == 302
+    policy.refresh_from_db()
+    assert (policy.first_response_hours, policy.resolution_hours) == (2, 16)
+    ticket = Ticket(created_at=FRIDAY_EVENING, priority=Ticket.Priority.HIGH)
+    sla_apply(ticket)
+    assert ticket.due_at == datetime(2026, 11, 30, 11, tzinfo=UTC)
