@@ -260,3 +260,34 @@ def test_team_leads_manage_the_policies_agents_do_not(client):
     ticket = Ticket(created_at=FRIDAY_EVENING, priority=Ticket.Priority.HIGH)
     sla_apply(ticket)
     assert ticket.due_at == datetime(2026, 11, 30, 11, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TRIAGE_BUSINESS_TIMEZONE", "Mars/Olympus_Mons"),
+        ("TRIAGE_BUSINESS_DAYS", "mon,funday"),
+        ("TRIAGE_BUSINESS_START_HOUR", "25"),
+    ],
+)
+def test_a_bad_business_hours_setting_is_refused_at_start(name, value):
+    from tests.triage.test_settings import PROD, _manage_clean
+
+    env = {**PROD, "DATABASE_URL": "postgres://u@127.0.0.1:5432/x", name: value}
+    result = _manage_clean("check", **env)
+    assert result.returncode != 0
+    assert f'Environment variable "{name}" invalid' in result.stderr
+
+
+def test_business_hours_must_end_after_they_start():
+    from tests.triage.test_settings import PROD, _manage_clean
+
+    env = {
+        **PROD,
+        "DATABASE_URL": "postgres://u@127.0.0.1:5432/x",
+        "TRIAGE_BUSINESS_START_HOUR": "17",
+        "TRIAGE_BUSINESS_END_HOUR": "9",
+    }
+    result = _manage_clean("check", **env)
+    assert result.returncode != 0
+    assert "TRIAGE_BUSINESS_END_HOUR must be later" in result.stderr
