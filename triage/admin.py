@@ -33,6 +33,7 @@ from django.utils.text import Truncator, slugify
 from triage import selectors, services
 from triage.admin_live import ticket_assign_me_view, ticket_live_view
 from triage.admin_merge import merged_redirect
+from triage.admin_sla import SlaFilter, sla_due
 from triage.models import Analysis, Attachment, Macro, Message, ReplyDraft, Ticket
 from triage.paginators import SEARCH_COUNT_CAP, CappedPaginator
 from triage.selectors.customers import customer_ticket_counts, customer_tickets
@@ -220,6 +221,7 @@ class TicketAdmin(admin.ModelAdmin):
         "customer",
         "sentiment",
         "priority_badge",
+        sla_due,
         "intent_label",
         "language_flag",
         "status_badge",
@@ -235,6 +237,7 @@ class TicketAdmin(admin.ModelAdmin):
         LanguageFilter,
         "priority",
         AssignedFilter,
+        SlaFilter,
     )
     search_fields = (
         "subject",

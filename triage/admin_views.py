@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from triage import selectors
+from triage.selectors.sla import sla_overview
 
 WIDTH = 640
 HEIGHT = 220
@@ -200,6 +201,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "old",
         ),
         "approval": approval,
+        "sla": sla_overview(),  # issue 15, templates/admin/triage/_overview_sla.html
         "approval_median": duration_label(approval["median"]),
         "approval_chart": stacked_columns(
             approval_labels,

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, NullIf
@@ -113,6 +114,10 @@ class Ticket(models.Model):
         related_name="merged_from",
         editable=False,
     )
+    # Issue 15 SLA: the first-response target and when it was met (our first
+    # reply sent); `due_at` is the next target, resolution once answered.
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         # `pk` last makes the order total, so the admin adds no `-pk` of its own
@@ -581,3 +586,73 @@ class BlockedSender(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class SlaPolicy(models.Model):
+    """Targets for one priority, in business hours (TRIAGE_BUSINESS_*) unless
+    `around_the_clock`. Team leads manage them in the dashboard."""
+
+    priority = models.PositiveSmallIntegerField(
+        choices=Ticket.Priority.choices, unique=True
+    )
+    first_response_hours = models.FloatField(
+        validators=[MinValueValidator(0.05)],
+        help_text="Hours until the first reply is due.",
+    )
+    resolution_hours = models.FloatField(
+        validators=[MinValueValidator(0.05)],
+        help_text="Hours from arrival until the ticket should be resolved.",
+    )
+    around_the_clock = models.BooleanField(
+        default=False,
+        help_text="Count every hour (urgent tickets), not only business hours.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority"]
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+
+    def __str__(self) -> str:
+        return f"SLA for {Ticket.Priority(self.priority).label} tickets"
+
+
+class AutoAck(models.Model):
+    """The claim on a ticket's one receipt: the unique ticket makes a second ack
+    impossible whatever the retries or workers; rows per address in the last hour
+    are the per-sender rate limit."""
+
+    class Status(models.TextChoices):
+        # Claimed by one task, talking to SMTP. A claim whose task died stays
+        # here: the receipt is then at most once, never twice.
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, related_name="autoack"
+    )
+    to_address = models.CharField(max_length=320)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.SENDING
+    )
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    message = models.OneToOneField(
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="autoack",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["to_address", "created_at"], name="autoack_sender_rate_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Auto-ack for ticket {self.ticket_id} ({self.status})"

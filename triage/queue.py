@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 TRIAGE_MESSAGE = "triage.triage_message"
 SEND_REPLY = "mail.send_reply"
+SEND_AUTOACK = "mail.send_autoack"
 
 
 def publish(name: str, args: Sequence[Any] = (), *, raise_eager: bool = False) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
 from django.core.exceptions import ImproperlyConfigured
 from environs import Env, validate
@@ -493,9 +494,46 @@ DEFAULT_FROM_EMAIL = env.str(
 )
 SERVER_EMAIL = env.str("SERVER_EMAIL", TRIAGE_SUPPORT_ADDRESS)
 TRIAGE_SEND_MAX_ATTEMPTS = env.int("TRIAGE_SEND_MAX_ATTEMPTS", 5)
+# Auto-acknowledgement (issue 15): a receipt (templates/email/autoack.txt) sent
+# once per new ticket, never to automated mail; off unless switched on.
+TRIAGE_AUTOACK = env.bool("TRIAGE_AUTOACK", False)
+# Acks per sender address per hour; past it a new ticket gets none (loop guard).
+TRIAGE_AUTOACK_MAX_PER_SENDER_HOUR = env.int(
+    "TRIAGE_AUTOACK_MAX_PER_SENDER_HOUR", 3, validate=validate.Range(min=0)
+)
 # A send claimed longer ago than this is presumed dead (longer than the mail task's
 # hard time limit): its outcome is unknown and an approver decides, never a retry.
 TRIAGE_SEND_LEASE_SECONDS = env.int("TRIAGE_SEND_LEASE_SECONDS", 300)
+# SLA policies (issue 15): targets per priority are counted in business hours,
+# the team's working week in its own time zone.
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# (environs 15 ignores a validator's False: marshmallow validators raise.)
+TRIAGE_BUSINESS_DAYS = [
+    _WEEKDAYS.index(day)
+    for day in env.list(
+        "TRIAGE_BUSINESS_DAYS",
+        ["mon", "tue", "wed", "thu", "fri"],
+        validate=[validate.Length(min=1), validate.ContainsOnly(_WEEKDAYS)],
+    )
+]
+TRIAGE_BUSINESS_START_HOUR = env.int(
+    "TRIAGE_BUSINESS_START_HOUR", 9, validate=validate.Range(min=0, max=23)
+)
+TRIAGE_BUSINESS_END_HOUR = env.int(
+    "TRIAGE_BUSINESS_END_HOUR", 17, validate=validate.Range(min=1, max=24)
+)
+if TRIAGE_BUSINESS_END_HOUR <= TRIAGE_BUSINESS_START_HOUR:
+    raise ImproperlyConfigured(
+        "TRIAGE_BUSINESS_END_HOUR must be later than TRIAGE_BUSINESS_START_HOUR."
+    )
+TRIAGE_BUSINESS_TIMEZONE = env.str(
+    "TRIAGE_BUSINESS_TIMEZONE",
+    TIME_ZONE,
+    # Refused at start, not at the first mail's ingest.
+    validate=validate.OneOf(sorted(available_timezones()), error="Unknown time zone"),
+)
+# An open ticket due within this many hours is "at risk" in the list's filter.
+TRIAGE_SLA_AT_RISK_HOURS = env.float("TRIAGE_SLA_AT_RISK_HOURS", 2.0)
 # Set on every response by triage.middleware: email content is shown in the
 # dashboard, so no inline script, no plugin, no framing, no remote images.
 TRIAGE_CONTENT_SECURITY_POLICY = (

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from triage.models import AuditEvent, Ticket
 from triage.services.outgoing_webhooks import webhook_emit
+from triage.services.sla import sla_apply
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,11 @@ ROLES: dict[str, tuple[str, ...]] = {
         "add_macro",
         "change_macro",
         "delete_macro",
+        # ... and the SLA policies.
+        "view_slapolicy",
+        "add_slapolicy",
+        "change_slapolicy",
+        "delete_slapolicy",
     ),
 }
 # Fields an agent edits on the ticket form; the labels are corrections of the
@@ -85,6 +91,8 @@ def ticket_update(*, ticket: Ticket, user: Any, fields: Iterable[str]) -> Ticket
     if not changed:
         return ticket
     update = list(changed)
+    if "priority" in changed and "due_at" not in changed:
+        update += sla_apply(ticket)  # issue 15; a typed due date wins
     if LABEL_FIELDS & set(changed):
         ticket.labels_corrected_by = user
         ticket.labels_corrected_at = timezone.now()

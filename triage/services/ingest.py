@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 
+from triage import queue
 from triage.mime import (
     ArchiveLimits,
     ParsedEmail,
@@ -25,6 +26,7 @@ from triage.models import Attachment, AuditEvent, Message, Ticket
 from triage.services.attachment_files import attachment_file_store
 from triage.services.denorm import ticket_search_refresh
 from triage.services.outgoing_webhooks import webhook_emit
+from triage.services.sla import sla_apply
 from triage.services.triage import message_enqueue_triage
 
 logger = logging.getLogger(__name__)
@@ -161,7 +163,7 @@ def _store(
     ticket, mentioned = _thread(parsed)
     new_ticket = ticket is None
     if ticket is None:
-        ticket = Ticket.objects.create(
+        ticket = Ticket(
             **stored_values(
                 Ticket,
                 {
@@ -172,6 +174,8 @@ def _store(
                 defects,
             )
         )
+        sla_apply(ticket)  # issue 15: due by the default priority's target
+        ticket.save(force_insert=True)
     elif ticket.status in (Ticket.Status.WAITING, Ticket.Status.CLOSED):
         # A customer's reply reopens the conversation.
         ticket.status = Ticket.Status.NEW
@@ -220,6 +224,9 @@ def _store(
 
     # Issue 15: a blocked sender's mail is kept but its ticket closed as spam.
     message_from_blocked_sender(message)
+    if new_ticket and settings.TRIAGE_AUTOACK and not ticket.is_spam:
+        # Issue 15: the receipt; the task decides whether this mail may get one.
+        queue.publish_on_commit(queue.SEND_AUTOACK, [ticket.pk])
     if not new_ticket:
         # Issue 15: older unsent drafts answered a conversation that moved on.
         from triage.services.reply_direct import drafts_supersede

@@ -17,6 +17,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from triage.models import AuditEvent, Macro, Ticket
 from triage.services.reply_approval import reply_create
+from triage.services.sla import sla_apply
 
 PERM_MANAGE = "triage.change_macro"
 PERM_APPLY = "triage.view_macro"
@@ -117,8 +118,11 @@ def macro_apply(*, ticket_id: int, macro_id: int, user: Any):
         ticket.assigned_to_id = macro.set_assignee_id
         changes["assigned_to"] = macro.set_assignee.get_username()
     if changes:
+        # Issue 15: a new priority brings its SLA targets.
+        sla = sla_apply(ticket) if "priority" in changes else []
         ticket.save(
             update_fields=[{"assigned_to": "assigned_to"}.get(k, k) for k in changes]
+            + sla
             + ["updated_at"]
         )
     AuditEvent.objects.create(

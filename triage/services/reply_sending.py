@@ -24,6 +24,7 @@ from triage.services.reply_common import (
     _audit,
 )
 from triage.services.reply_composition import _email, reply_compose, reply_message_id
+from triage.services.sla import sla_first_response
 
 logger = logging.getLogger(__name__)
 
@@ -241,6 +242,8 @@ def _send_record_once(outgoing: OutgoingReply) -> None:
         draft.save()
         ticket_list_fields_refresh([draft.ticket_id])
         ticket = draft.ticket
+        # Issue 15: the first reply sent meets (or misses) the SLA's target.
+        sla_first_response(ticket.pk, now)
         if ticket.status in (Ticket.Status.NEW, Ticket.Status.NEEDS_REVIEW):
             ticket.status = Ticket.Status.WAITING
             ticket.save(update_fields=["status", "updated_at"])

@@ -19,6 +19,7 @@ from triage.models import Analysis, AuditEvent, Message, ReplyDraft, Ticket
 from triage.quoting import strip_quoted
 from triage.services.denorm import ticket_list_fields_refresh, ticket_search_refresh
 from triage.services.outgoing_webhooks import webhook_emit
+from triage.services.sla import sla_apply
 from workers import contract
 
 logger = logging.getLogger(__name__)
@@ -291,6 +292,7 @@ def _ticket_apply(ticket: Ticket, results: contract.Outcomes) -> None:
     """Copy the latest message's labels onto its ticket (list filters, ordering)."""
 
     fields = []
+    priority_before = ticket.priority
     if sentiment := contract.sentiment_of(results):
         ticket.sentiment_label = str(sentiment["label"])[:32]
         ticket.sentiment_score = float(sentiment["score"])
@@ -313,6 +315,8 @@ def _ticket_apply(ticket: Ticket, results: contract.Outcomes) -> None:
     if ticket.status == Ticket.Status.NEW:
         ticket.status = Ticket.Status.NEEDS_REVIEW
         fields.append("status")
+    if ticket.priority != priority_before:
+        fields += sla_apply(ticket)  # issue 15: the new priority's targets
     if fields:
         ticket.save(update_fields=[*fields, "updated_at"])
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from triage import services
+from triage.services.autoack import autoack_send
 from triage.services.replies import SendOutcome
 from workers.celery import app
 from workers.tasks import retry
@@ -66,3 +67,24 @@ def send_reply(self, draft_id: int) -> str:
         # see it sent or to flag it as unknown.
         raise self.retry(countdown=settings.TRIAGE_SEND_LEASE_SECONDS + 5)
     return str(outcome)
+
+
+@app.task(
+    name="mail.send_autoack",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def send_autoack(self, ticket_id: int) -> str:
+    """Issue 15: a new ticket's receipt (the service decides whether it gets one)."""
+    attempts_left = retry.attempts_left(self, settings.TRIAGE_SEND_MAX_ATTEMPTS)
+    try:
+        return str(autoack_send(ticket_id))
+    except Exception as exc:
+        if is_transient(exc) and attempts_left:
+            countdown = retry.backoff(self.request.retries, factor=10, maximum=600)
+            raise self.retry(exc=exc, countdown=countdown) from exc
+        logger.exception("Auto-ack for ticket %s given up", ticket_id)
+        raise
