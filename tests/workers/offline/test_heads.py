@@ -147,6 +147,13 @@ def test_intent_step_restricts_to_configured_labels(heads_dir, minilm):
         IntentHeadStep(heads_dir, labels=["refund", "warranty"], encoder=minilm)
 
 
+def test_blank_emails_alone_get_no_intent(heads_dir, minilm):
+    """A batch of only blank mails (the naive path: a batch of one) is answered,
+    not failed: the bench caught `index_add_` on an empty float index."""
+    step = IntentHeadStep(heads_dir, encoder=minilm)
+    assert step(["", "  \n"]) == [{"label": None, "score": 0.0, "scores": {}}] * 2
+
+
 def test_missing_heads_are_trained_from_the_shipped_set(tmp_path, minilm, monkeypatch):
     # A small stand-in for data/labelled keeps this fast; the real set is trained
     # by the heads_dir fixture.

@@ -64,6 +64,8 @@ def email_features(
     """One row per text: mean sentence features ⊕ scaled lexicon features."""
     import torch
 
+    if not texts:
+        return torch.zeros((0, 0))
     units: list[str] = []
     owner: list[int] = []
     per_text: list[list[str]] = []
@@ -75,7 +77,7 @@ def email_features(
     encoded = encoder.encode(units, layers=layers)
     pooled = torch.zeros((len(texts), encoded.shape[1]))
     counts = torch.zeros(len(texts))
-    index = torch.tensor(owner)
+    index = torch.tensor(owner, dtype=torch.long)
     pooled.index_add_(0, index, encoded.float())
     counts.index_add_(0, index, torch.ones(len(owner)))
     pooled = pooled / counts.clamp(min=1).unsqueeze(1)

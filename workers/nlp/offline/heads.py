@@ -225,6 +225,8 @@ class IntentHeadStep(_HeadStep):
             {"label": None, "score": 0.0, "scores": {}} for _ in texts
         ]
         todo = [i for i, text in enumerate(texts) if text.strip()]
+        if not todo:
+            return results
         if self.reads_emails:
             for i, row in zip(
                 todo, self.email_probs([texts[i] for i in todo]), strict=True
