@@ -398,7 +398,9 @@ TRIAGE_AGENT_SIGNATURE = env.str("TRIAGE_AGENT_SIGNATURE", "Customer Service")
 TRIAGE_REPLY_APPROVAL = env.str(
     "TRIAGE_REPLY_APPROVAL",
     "model_drafts",
-    validate=lambda v: v in ("model_drafts", "all"),
+    # A marshmallow validator, not a lambda: marshmallow 4 ignores a validator's
+    # return value, so `lambda v: v in (...)` accepted anything.
+    validate=validate.OneOf(["model_drafts", "all"]),
 )
 TRIAGE_MAX_ATTEMPTS = env.int("TRIAGE_MAX_ATTEMPTS", 3)
 # Seconds; retry n waits a random time up to factor * 2**n (full jitter), max 300.

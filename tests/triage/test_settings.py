@@ -158,6 +158,8 @@ def test_inbound_basic_auth_with_both_parts_starts():
         ("EMAIL_USE_TLS", "perhaps"),
         ("TRIAGE_BACKENDS", "{not json"),
         ("TRIAGE_BROKER_TLS_CERT_REQS", "sometimes"),
+        ("TRIAGE_REPLY_APPROVAL", "nobody"),
+        ("TRIAGE_BUSINESS_START_HOUR", "25"),
     ],
 )
 def test_a_bad_value_names_the_variable(name, value):
