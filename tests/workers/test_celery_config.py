@@ -26,6 +26,9 @@ def test_every_celery_setting_is_a_key_celery_knows():
 
 
 def test_effective_reliability_settings():
+    # What a worker does at start: autodiscovery is lazy, and alone this test
+    # would otherwise see only Celery's built-in tasks.
+    app.loader.import_default_modules()
     conf = app.conf
     assert conf.task_acks_late is True
     assert conf.task_reject_on_worker_lost is True
