@@ -41,6 +41,7 @@ from triage.services.sample_mails import (
     WAITING,
     SampleMail,
 )
+from triage.services.sla import sla_apply
 from triage.services.spam import ticket_mark_spam
 from triage.services.triage import analysis_save
 
@@ -152,9 +153,13 @@ def _ingest(mail: SampleMail, now: Any) -> tuple[Message, bool]:
             # The demo needs a past: received and opened when the mail says.
             when = now - timedelta(days=mail.days_ago)
             Message.objects.filter(pk=message.pk).update(received_at=when)
-            Ticket.objects.filter(pk=message.ticket_id, created_at__gt=when).update(
-                created_at=when
-            )
+            ticket = Ticket.objects.get(pk=message.ticket_id)
+            if ticket.created_at > when:
+                # The SLA clock starts when the mail arrived, as it would have:
+                # old mail nobody answered is breached, as on a real desk.
+                ticket.created_at = when
+                fields = sla_apply(ticket)
+                ticket.save(update_fields=["created_at", *fields])
         if not message.analyses.filter(model=MODEL).exists():
             analysis_save(message_id=message.pk, results=sample_outcomes(mail))
     return message, result.created
