@@ -35,7 +35,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from triage import queue
-from triage.api.models import WebhookDelivery, WebhookSubscription
+from triage.api.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +122,13 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
+def _tls_context() -> ssl.SSLContext:
+    # Certificate and host name checked as for any HTTPS client; an internal CA
+    # replaces the system's store when configured.
+    ca_file = settings.TRIAGE_WEBHOOKS_CA_FILE or None
+    return ssl.create_default_context(cafile=ca_file)
+
+
 def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -136,7 +143,7 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
             address,
             port=port,
             timeout=timeout,
-            context=ssl.create_default_context(),
+            context=_tls_context(),
         )
     else:
         connection = http.client.HTTPConnection(address, port, timeout=timeout)
@@ -197,6 +204,7 @@ def webhook_deliver(delivery_id: int) -> DeliveryOutcome:
             delivery.status = WebhookDelivery.Status.REFUSED
             delivery.last_error = str(exc)
             delivery.save()
+            _log_attempt(delivery, None, str(exc))
             logger.warning("Webhook %s refused: %s", delivery.pk, exc)
             return DeliveryOutcome.REFUSED
         except OSError as exc:
@@ -206,6 +214,7 @@ def webhook_deliver(delivery_id: int) -> DeliveryOutcome:
             error = "" if 200 <= status < 300 else f"HTTP {status}"
         delivery.response_code = code
         delivery.last_error = error
+        _log_attempt(delivery, code, error)
         if not error:
             delivery.status = WebhookDelivery.Status.DELIVERED
             delivery.delivered_at = timezone.now()
@@ -216,6 +225,15 @@ def webhook_deliver(delivery_id: int) -> DeliveryOutcome:
         delivery.save()
         _failure(subscription, error)
         return DeliveryOutcome.FAILED
+
+
+def _log_attempt(delivery: WebhookDelivery, code: int | None, error: str) -> None:
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        number=delivery.attempts,
+        response_code=code,
+        error=error[:2000],
+    )
 
 
 def webhook_give_up(delivery_id: int) -> None:
