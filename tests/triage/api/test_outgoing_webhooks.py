@@ -1,20 +1,20 @@
-"""Outgoing webhooks delivered to a real HTTP server (http.server in a thread)."""
+"""Outgoing webhooks delivered to a real HTTP(S) server (http.server in a thread)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
 
 import pytest
 
 from tests.factories import ReplyDraftFactory, TicketFactory, UserFactory
+from tests.triage.api.webhook_receiver import Receiver, readme_verify
 from triage.api.models import WebhookDelivery, WebhookSubscription
 from triage.services import roles_sync, ticket_update
 from triage.services.outgoing_webhooks import (
     DeliveryOutcome,
+    sign,
     webhook_deliver,
     webhook_emit,
     webhook_send_test,
@@ -23,35 +23,6 @@ from triage.services.reply_approval import reply_approve, reply_version
 
 pytestmark = pytest.mark.django_db
 SECRET = "whsec-test-only"
-
-
-class Receiver:
-    """Answers with the codes queued in `answers` (then 200); keeps requests."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        self.answers: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                code = receiver.answers.pop(0) if receiver.answers else 200
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks?x=1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -69,12 +40,8 @@ def subscribe(url: str, *events: str) -> WebhookSubscription:
 
 
 def verify(headers: dict[str, str], body: bytes, secret: str) -> bool:
-    """What a receiver does (as in the README)."""
-    parts = dict(p.split("=", 1) for p in headers["Triage-Signature"].split(","))
-    expected = hmac.new(
-        secret.encode(), f"{parts['t']}.".encode() + body, hashlib.sha256
-    ).hexdigest()
-    return hmac.compare_digest(expected, parts["v1"])
+    """What a receiver does: the README's snippet, run as written."""
+    return bool(readme_verify()(secret, body, headers["Triage-Signature"]))
 
 
 def test_signed_delivery_retried_after_a_500_and_delivered_once(receiver):
@@ -104,6 +71,12 @@ def test_signed_delivery_retried_after_a_500_and_delivered_once(receiver):
         200,
         2,
     )
+    # The log keeps each attempt, not only the last one.
+    log = delivery.attempt_log.values_list("number", "response_code", "error")
+    assert list(log) == [(1, 500, "HTTP 500"), (2, 200, "")]
+    # The README's check refuses a replayed (old) signature.
+    stale = sign(SECRET, body, int(time.time()) - 3600)
+    assert not verify({"Triage-Signature": stale}, body, SECRET)
 
 
 def test_concurrent_deliveries_of_one_event_post_once(receiver, transactional_db):
