@@ -222,3 +222,24 @@ def test_ingest_and_triage_emit_their_events(
     assert by_type["message.triaged"]["analysis"]["sentiment"]["result"]
     assert by_type["draft.created"]["text"] == "Dear Ada"
     assert len({e["id"] for e in events}) == 4
+
+
+def test_an_approval_through_the_api_ends_in_reply_sent(
+    receiver, approver_api, smtp, django_capture_on_commit_callbacks
+):
+    subscribe(receiver.url, "draft.approved", "reply.sent")
+    draft = ReplyDraftFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = approver_api.post(
+            f"/api/v1/drafts/{draft.pk}/approve/",
+            {"version": reply_version(draft)},
+            format="json",
+        )
+    assert response.status_code == 200, response.content
+    [mail] = smtp.wait_for(1)
+    events = [json.loads(body) for _, body in receiver.requests]
+    assert [e["type"] for e in events] == ["draft.approved", "reply.sent"]
+    sent = events[1]["data"]
+    assert (sent["draft"], sent["ticket"]) == (draft.pk, draft.ticket_id)
+    assert sent["message_id"] == mail.message["Message-ID"]
+    assert all(verify(h, body, SECRET) for h, body in receiver.requests)
