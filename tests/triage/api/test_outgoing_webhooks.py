@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
@@ -243,3 +244,22 @@ def test_an_approval_through_the_api_ends_in_reply_sent(
     assert (sent["draft"], sent["ticket"]) == (draft.pk, draft.ticket_id)
     assert sent["message_id"] == mail.message["Message-ID"]
     assert all(verify(h, body, SECRET) for h, body in receiver.requests)
+
+
+def test_admin_delivery_log_shows_each_attempt_to_superusers_only(
+    receiver, client, approver
+):
+    subscribe(receiver.url, "ticket.updated")
+    receiver.answers = [503]
+    [delivery_id] = webhook_emit("ticket.updated", {"ticket": 1})
+    webhook_deliver(delivery_id)
+    webhook_deliver(delivery_id)
+    url = f"/admin/triage_api/webhookdelivery/{delivery_id}/change/"
+    client.force_login(approver)
+    assert client.get(url).status_code == 403
+    client.force_login(UserFactory(is_superuser=True))
+    assert client.get("/admin/triage_api/webhookdelivery/").status_code == 200
+    page = client.get(url).content.decode()
+    rows = re.findall(r'<tr class="[^"]*has_original[^"]*".*?</tr>', page, re.S)
+    assert len(rows) == 2, page
+    assert "503" in rows[0] and "HTTP 503" in rows[0] and "200" in rows[1]
