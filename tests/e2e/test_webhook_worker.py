@@ -80,12 +80,10 @@ def test_worker_retries_after_a_500_and_each_event_arrives_once(
     )
     assert finished() == ["delivered", "delivered"]
     # Each task failed once, was retried by Celery with a countdown, then delivered.
-    assert (
-        len(
-            re.findall(r"deliver_webhook\[[^\]]+\] retry: Retry in", webhook_worker.log)
-        )
-        == 2
+    retries = re.findall(
+        r"deliver_webhook\[[^\]]+\] retry: Retry in", webhook_worker.log
     )
+    assert len(retries) == 2, webhook_worker.log
 
     deliveries = list(WebhookDelivery.objects.order_by("pk"))
     assert len(deliveries) == 2

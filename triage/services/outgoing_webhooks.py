@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from triage import queue
@@ -168,7 +169,9 @@ def webhook_deliver(delivery_id: int) -> DeliveryOutcome:
     """
     with transaction.atomic():
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            # The delivery's row only (`of`): locking the joined subscription
+            # too would make every other delivery to it skip as in flight.
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("subscription")
             .filter(pk=delivery_id)
             .first()
@@ -219,8 +222,9 @@ def webhook_deliver(delivery_id: int) -> DeliveryOutcome:
             delivery.status = WebhookDelivery.Status.DELIVERED
             delivery.delivered_at = timezone.now()
             delivery.save()
-            subscription.consecutive_failures = 0
-            subscription.save(update_fields=["consecutive_failures"])
+            WebhookSubscription.objects.filter(pk=subscription.pk).exclude(
+                consecutive_failures=0
+            ).update(consecutive_failures=0)
             return DeliveryOutcome.DELIVERED
         delivery.save()
         _failure(subscription, error)
@@ -244,14 +248,14 @@ def webhook_give_up(delivery_id: int) -> None:
 
 
 def _failure(subscription: WebhookSubscription, error: str) -> None:
-    subscription.consecutive_failures += 1
-    update = ["consecutive_failures"]
-    if subscription.consecutive_failures >= settings.TRIAGE_WEBHOOKS_DISABLE_AFTER:
+    # Counted in the database: deliveries to one subscription run in parallel.
+    subscriptions = WebhookSubscription.objects.filter(pk=subscription.pk)
+    subscriptions.update(consecutive_failures=F("consecutive_failures") + 1)
+    failures = subscriptions.values_list("consecutive_failures", flat=True).get()
+    if failures >= settings.TRIAGE_WEBHOOKS_DISABLE_AFTER:
         # A dead endpoint must not keep a queue of retries busy for ever; an
         # admin re-enables it (the log says why it stopped).
-        subscription.is_active = False
-        subscription.disabled_reason = (
-            f"{subscription.consecutive_failures} failures in a row; last: {error}"
-        )[:255]
-        update += ["is_active", "disabled_reason"]
-    subscription.save(update_fields=update)
+        subscriptions.filter(is_active=True).update(
+            is_active=False,
+            disabled_reason=f"{failures} failures in a row; last: {error}"[:255],
+        )

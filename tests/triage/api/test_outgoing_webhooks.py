@@ -6,6 +6,7 @@ import json
 import re
 import threading
 import time
+import uuid
 
 import pytest
 
@@ -81,8 +82,6 @@ def test_signed_delivery_retried_after_a_500_and_delivered_once(receiver):
 
 
 def test_concurrent_deliveries_of_one_event_post_once(receiver, transactional_db):
-    import uuid
-
     from django.db import connections
 
     # The row as webhook_emit writes it, without its task (which would run at
@@ -263,3 +262,48 @@ def test_admin_delivery_log_shows_each_attempt_to_superusers_only(
     rows = re.findall(r'<tr class="[^"]*has_original[^"]*".*?</tr>', page, re.S)
     assert len(rows) == 2, page
     assert "503" in rows[0] and "HTTP 503" in rows[0] and "200" in rows[1]
+
+
+def _pending(subscription: WebhookSubscription) -> int:
+    """A delivery row as webhook_emit writes it, without publishing its task."""
+    return WebhookDelivery.objects.create(
+        subscription=subscription,
+        event_id=uuid.uuid4(),
+        event="ticket.updated",
+        payload={"ticket": 1},
+    ).pk
+
+
+def test_deliveries_to_one_subscription_do_not_block_each_other(
+    receiver, transactional_db
+):
+    from django.db import connections
+
+    subscription = subscribe(receiver.url, "ticket.updated")
+    slow, fast = _pending(subscription), _pending(subscription)
+    receiver.release.clear()  # the first POST hangs until released
+    outcomes: dict[int, DeliveryOutcome] = {}
+
+    def deliver(pk: int) -> None:
+        try:
+            outcomes[pk] = webhook_deliver(pk)
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=deliver, args=(slow,))
+    # Another worker's delivery of another event to the same endpoint.
+    second = threading.Thread(target=deliver, args=(fast,))
+    first.start()
+    try:
+        assert receiver.waiting.acquire(timeout=30)  # `slow` is mid-request
+        second.start()
+        # Had the first delivery locked the subscription, `fast` would skip as
+        # "in flight" without a request.
+        assert receiver.waiting.acquire(timeout=30), outcomes
+    finally:
+        receiver.release.set()
+        for thread in (first, second):
+            if thread.is_alive():
+                thread.join(30)
+    assert outcomes == {slow: "delivered", fast: "delivered"}
+    assert len(receiver.requests) == 2

@@ -42,6 +42,10 @@ class Receiver:
         self.log: list[Received] = []
         self.answers: list[int] = []
         self.fail_first = fail_first
+        # Cleared: requests wait here before being answered (a slow receiver).
+        self.release = threading.Event()
+        self.release.set()
+        self.waiting = threading.Semaphore(0)
         self.server_names: list[str | None] = []
         self._lock = threading.Lock()
         self._seen: Counter[str] = Counter()
@@ -50,6 +54,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.waiting.release()
+                receiver.release.wait(30)
                 code = receiver._answer(self.headers.get(EVENT_ID, ""))
                 receiver.log.append(Received(dict(self.headers), body, code))
                 self.send_response(code)
