@@ -502,6 +502,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["triage.api.permissions.RolePermission"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "triage.api.renderers.CspBrowsableAPIRenderer",
+    ],
     "DEFAULT_THROTTLE_CLASSES": ["triage.api.permissions.TokenRateThrottle"],
     # Requests per token (per user for sessions), e.g. 600/minute.
     "DEFAULT_THROTTLE_RATES": {"api": env.str("TRIAGE_API_RATE", "600/minute")},
