@@ -552,6 +552,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["triage.api.permissions.RolePermission"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "triage.api.renderers.CspBrowsableAPIRenderer",
+    ],
     "DEFAULT_THROTTLE_CLASSES": ["triage.api.permissions.TokenRateThrottle"],
     # Requests per token (per user for sessions), e.g. 600/minute.
     "DEFAULT_THROTTLE_RATES": {"api": env.str("TRIAGE_API_RATE", "600/minute")},
@@ -562,6 +566,17 @@ REST_FRAMEWORK = {
 TRIAGE_WEBHOOKS_ALLOW_PRIVATE = env.bool("TRIAGE_WEBHOOKS_ALLOW_PRIVATE", False)
 TRIAGE_WEBHOOKS_TIMEOUT_SECONDS = env.float("TRIAGE_WEBHOOKS_TIMEOUT_SECONDS", 10.0)
 TRIAGE_WEBHOOKS_MAX_ATTEMPTS = env.int("TRIAGE_WEBHOOKS_MAX_ATTEMPTS", 8)
+# Retry n waits up to min(MAX, BACKOFF * 2**n) seconds (full jitter): with the
+# defaults 8 attempts span about an hour.
+TRIAGE_WEBHOOKS_RETRY_BACKOFF_SECONDS = env.float(
+    "TRIAGE_WEBHOOKS_RETRY_BACKOFF_SECONDS", 30.0
+)
+TRIAGE_WEBHOOKS_RETRY_MAX_SECONDS = env.float(
+    "TRIAGE_WEBHOOKS_RETRY_MAX_SECONDS", 3600.0
+)
+# PEM file of the CAs HTTPS receivers' certificates are checked against (an
+# internal CA); empty: the system's trust store.
+TRIAGE_WEBHOOKS_CA_FILE = env.str("TRIAGE_WEBHOOKS_CA_FILE", "")
 # A subscription is disabled after this many failed deliveries in a row.
 TRIAGE_WEBHOOKS_DISABLE_AFTER = env.int("TRIAGE_WEBHOOKS_DISABLE_AFTER", 20)
 SPECTACULAR_SETTINGS = {

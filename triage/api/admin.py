@@ -6,7 +6,12 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from triage.api.models import ApiToken, WebhookDelivery, WebhookSubscription
+from triage.api.models import (
+    ApiToken,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from triage.services.api_tokens import api_token_revoke
 from triage.services.outgoing_webhooks import webhook_send_test
 
@@ -43,6 +48,67 @@ class DeliveryInline(admin.TabularInline):
     readonly_fields = fields
     max_num = 0
     ordering = ("-created_at",)
+    show_change_link = True  # to the delivery's attempts
+
+
+class AttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    fields = ("number", "at", "response_code", "error")
+    readonly_fields = fields
+    max_num = 0
+
+
+def _superuser(request: HttpRequest) -> bool:
+    # Where events go, and what receivers answered, is for administrators only.
+    return bool(request.user.is_superuser)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: read-only, one row per event and subscription."""
+
+    list_display = (
+        "event",
+        "event_id",
+        "subscription",
+        "status",
+        "attempts",
+        "response_code",
+        "created_at",
+    )
+    list_filter = ("status", "event")
+    search_fields = ("event_id",)
+    fields = (
+        "subscription",
+        "event",
+        "event_id",
+        "status",
+        "attempts",
+        "response_code",
+        "last_error",
+        "created_at",
+        "delivered_at",
+        "payload",
+    )
+    readonly_fields = fields
+    inlines = [AttemptInline]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _superuser(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return _superuser(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(WebhookSubscription)

@@ -10,16 +10,23 @@ from rest_framework.request import Request
 
 from triage.api.models import ApiToken
 
+# Internal notes are read with their own permission, as on the dashboard.
+PERM_VIEW_NOTE = "triage.view_ticketnote"
+
 
 class RolePermission(permissions.BasePermission):
-    """Reads need `triage.view_ticket`; writes need the view's `write_perm`."""
+    """Reads need `triage.view_ticket` (and the view's `read_perm`, if any);
+    writes need the view's `write_perm`."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
         if not (user and user.is_authenticated and user.is_active):
             return False
         if request.method in permissions.SAFE_METHODS:
-            return user.has_perm("triage.view_ticket")
+            extra = getattr(view, "read_perm", None)
+            return user.has_perm("triage.view_ticket") and (
+                extra is None or user.has_perm(extra)
+            )
         needed = getattr(view, "write_perm", "triage.change_ticket")
         return user.has_perm(needed)
 

@@ -91,3 +91,26 @@ def api_customers(email_prefix: str = "") -> QuerySet[Any]:
         .annotate(tickets=Count("pk"), last_ticket_at=Max("created_at"))
         .order_by("-last_ticket_at", "customer_email")
     )
+
+
+# The messages list's filters: query parameter -> message column.
+MESSAGE_FILTERS = {
+    "ticket": "ticket_id",
+    "direction": "direction",
+    "triage_status": "triage_status",
+}
+
+
+def api_message_list(
+    *, filters: dict[str, Any], received_after: datetime | None = None
+) -> QuerySet[Message]:
+    """Messages with their analyses; the raw MIME and the HTML never leave the
+    database (the text body is what a script reads)."""
+    messages = Message.objects.defer("raw", "html_body").prefetch_related("analyses")
+    for param, column in MESSAGE_FILTERS.items():
+        value = filters.get(param)
+        if value not in (None, ""):
+            messages = messages.filter(**{column: value})
+    if received_after is not None:
+        messages = messages.filter(received_at__gte=received_after)
+    return messages

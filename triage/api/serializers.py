@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from triage.models import Analysis, AuditEvent, Message, ReplyDraft, Ticket
+from triage.models import Analysis, AuditEvent, Message, ReplyDraft, Ticket, TicketNote
 from triage.services.reply_approval import reply_version
 
 
@@ -51,6 +51,7 @@ class MessageSerializer(serializers.ModelSerializer):
         model = Message
         fields = [
             "id",
+            "ticket",
             "direction",
             "message_id",
             "from_address",
@@ -161,3 +162,37 @@ class CustomerSerializer(serializers.Serializer):
     customer_email = serializers.CharField()
     tickets = serializers.IntegerField()
     last_ticket_at = serializers.DateTimeField()
+
+
+class TicketMessageFilterSerializer(serializers.Serializer):
+    """A ticket's messages' query parameters (validated: a bad one is a 400)."""
+
+    direction = serializers.ChoiceField(
+        choices=Message.Direction.choices, required=False
+    )
+    triage_status = serializers.ChoiceField(
+        choices=Message.TriageStatus.choices, required=False
+    )
+    received_after = serializers.DateTimeField(required=False)
+
+
+class MessageFilterSerializer(TicketMessageFilterSerializer):
+    ticket = serializers.IntegerField(required=False, min_value=1)
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = TicketNote
+        fields = ["id", "ticket", "author", "body", "created_at"]
+        read_only_fields = fields
+
+
+class NoteCreateSerializer(serializers.Serializer):
+    # Length and blank checks are the service's (the dashboard's form's too).
+    body = serializers.CharField(
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="Internal, never sent to the customer; `@username` notifies.",
+    )

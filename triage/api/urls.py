@@ -12,7 +12,14 @@ urlpatterns = [
     path(
         "tickets/<int:pk>/drafts/", views.TicketDrafts.as_view(), name="ticket-drafts"
     ),
+    path(
+        "tickets/<int:pk>/messages/",
+        views.TicketMessages.as_view(),
+        name="ticket-messages",
+    ),
+    path("tickets/<int:pk>/notes/", views.TicketNotes.as_view(), name="ticket-notes"),
     path("overview/", views.Overview.as_view(), name="overview"),
+    path("messages/", views.MessageList.as_view(), name="message-list"),
     path("messages/<int:pk>/", views.MessageDetail.as_view(), name="message-detail"),
     path("customers/", views.CustomerList.as_view(), name="customer-list"),
     path("drafts/<int:pk>/", views.DraftDetail.as_view(), name="draft-detail"),

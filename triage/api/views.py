@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
@@ -18,7 +19,10 @@ from rest_framework.views import APIView
 
 from triage import selectors, services
 from triage.api import queries, serializers
+from triage.api.permissions import PERM_VIEW_NOTE
 from triage.models import Message, ReplyDraft, Ticket
+from triage.selectors.notes import ticket_notes
+from triage.services.notes import PERM_ADD_NOTE, note_add
 from triage.services.reply_common import PERM_ADD, PERM_APPROVE, PERM_EDIT
 
 
@@ -211,6 +215,82 @@ class Overview(APIView):
                 "open_by_priority_age": selectors.overview_open_by_priority_age(),
                 "time_to_approval": selectors.overview_time_to_approval(),
             }
+        )
+
+
+class MessageCursor(pagination.CursorPagination):
+    ordering = ("-received_at", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class MessageList(generics.ListAPIView):
+    """Messages, newest first: their text and analyses, never the raw MIME."""
+
+    serializer_class = serializers.MessageSerializer
+    pagination_class = MessageCursor
+
+    @extend_schema(parameters=[serializers.MessageFilterSerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Message]:
+        form = serializers.MessageFilterSerializer(data=self.request.query_params)
+        form.is_valid(raise_exception=True)
+        return self.messages(dict(form.validated_data))
+
+    @staticmethod
+    def messages(filters: dict[str, Any]) -> QuerySet[Message]:
+        received_after = filters.pop("received_after", None)
+        return queries.api_message_list(filters=filters, received_after=received_after)
+
+
+class TicketMessages(MessageList):
+    """One ticket's messages, newest first."""
+
+    @extend_schema(parameters=[serializers.TicketMessageFilterSerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        get_object_or_404(Ticket.objects.only("pk"), pk=kwargs["pk"])
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Message]:
+        params = self.request.query_params
+        form = serializers.TicketMessageFilterSerializer(data=params)
+        form.is_valid(raise_exception=True)
+        return self.messages({**form.validated_data, "ticket": self.kwargs["pk"]})
+
+
+class TicketNotes(APIView):
+    """A ticket's internal notes (never sent to the customer), oldest first."""
+
+    read_perm = PERM_VIEW_NOTE
+    write_perm = PERM_ADD_NOTE
+
+    @extend_schema(responses=serializers.NoteSerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        ticket = get_object_or_404(Ticket.objects.only("pk"), pk=pk)
+        return Response(
+            serializers.NoteSerializer(ticket_notes(ticket), many=True).data
+        )
+
+    @extend_schema(
+        request=serializers.NoteCreateSerializer,
+        responses={201: serializers.NoteSerializer},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        form = serializers.NoteCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            note = note_add(
+                ticket_id=pk, user=request.user, body=form.validated_data["body"]
+            )
+        except Ticket.DoesNotExist as exc:
+            raise exceptions.NotFound() from exc
+        except DjangoValidationError as exc:
+            raise exceptions.ValidationError({"body": exc.messages}) from exc
+        return Response(
+            serializers.NoteSerializer(note).data, status=status.HTTP_201_CREATED
         )
 
 

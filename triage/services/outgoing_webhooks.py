@@ -32,10 +32,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from triage import queue
-from triage.api.models import WebhookDelivery, WebhookSubscription
+from triage.api.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,13 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
+def _tls_context() -> ssl.SSLContext:
+    # Certificate and host name checked as for any HTTPS client; an internal CA
+    # replaces the system's store when configured.
+    ca_file = settings.TRIAGE_WEBHOOKS_CA_FILE or None
+    return ssl.create_default_context(cafile=ca_file)
+
+
 def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -136,7 +144,7 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
             address,
             port=port,
             timeout=timeout,
-            context=ssl.create_default_context(),
+            context=_tls_context(),
         )
     else:
         connection = http.client.HTTPConnection(address, port, timeout=timeout)
@@ -161,7 +169,9 @@ def webhook_deliver(delivery_id: int) -> DeliveryOutcome:
     """
     with transaction.atomic():
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            # The delivery's row only (`of`): locking the joined subscription
+            # too would make every other delivery to it skip as in flight.
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("subscription")
             .filter(pk=delivery_id)
             .first()
@@ -197,6 +207,7 @@ def webhook_deliver(delivery_id: int) -> DeliveryOutcome:
             delivery.status = WebhookDelivery.Status.REFUSED
             delivery.last_error = str(exc)
             delivery.save()
+            _log_attempt(delivery, None, str(exc))
             logger.warning("Webhook %s refused: %s", delivery.pk, exc)
             return DeliveryOutcome.REFUSED
         except OSError as exc:
@@ -206,16 +217,27 @@ def webhook_deliver(delivery_id: int) -> DeliveryOutcome:
             error = "" if 200 <= status < 300 else f"HTTP {status}"
         delivery.response_code = code
         delivery.last_error = error
+        _log_attempt(delivery, code, error)
         if not error:
             delivery.status = WebhookDelivery.Status.DELIVERED
             delivery.delivered_at = timezone.now()
             delivery.save()
-            subscription.consecutive_failures = 0
-            subscription.save(update_fields=["consecutive_failures"])
+            WebhookSubscription.objects.filter(pk=subscription.pk).exclude(
+                consecutive_failures=0
+            ).update(consecutive_failures=0)
             return DeliveryOutcome.DELIVERED
         delivery.save()
         _failure(subscription, error)
         return DeliveryOutcome.FAILED
+
+
+def _log_attempt(delivery: WebhookDelivery, code: int | None, error: str) -> None:
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        number=delivery.attempts,
+        response_code=code,
+        error=error[:2000],
+    )
 
 
 def webhook_give_up(delivery_id: int) -> None:
@@ -226,14 +248,14 @@ def webhook_give_up(delivery_id: int) -> None:
 
 
 def _failure(subscription: WebhookSubscription, error: str) -> None:
-    subscription.consecutive_failures += 1
-    update = ["consecutive_failures"]
-    if subscription.consecutive_failures >= settings.TRIAGE_WEBHOOKS_DISABLE_AFTER:
+    # Counted in the database: deliveries to one subscription run in parallel.
+    subscriptions = WebhookSubscription.objects.filter(pk=subscription.pk)
+    subscriptions.update(consecutive_failures=F("consecutive_failures") + 1)
+    failures = subscriptions.values_list("consecutive_failures", flat=True).get()
+    if failures >= settings.TRIAGE_WEBHOOKS_DISABLE_AFTER:
         # A dead endpoint must not keep a queue of retries busy for ever; an
         # admin re-enables it (the log says why it stopped).
-        subscription.is_active = False
-        subscription.disabled_reason = (
-            f"{subscription.consecutive_failures} failures in a row; last: {error}"
-        )[:255]
-        update += ["is_active", "disabled_reason"]
-    subscription.save(update_fields=update)
+        subscriptions.filter(is_active=True).update(
+            is_active=False,
+            disabled_reason=f"{failures} failures in a row; last: {error}"[:255],
+        )

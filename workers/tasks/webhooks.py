@@ -24,7 +24,11 @@ def deliver_webhook(self, delivery_id: int) -> str:
     outcome = webhook_deliver(delivery_id)
     if outcome in (DeliveryOutcome.FAILED, DeliveryOutcome.IN_FLIGHT):
         if retry.attempts_left(self, settings.TRIAGE_WEBHOOKS_MAX_ATTEMPTS):
-            countdown = retry.backoff(self.request.retries, factor=30, maximum=3600)
+            countdown = retry.backoff(
+                self.request.retries,
+                factor=settings.TRIAGE_WEBHOOKS_RETRY_BACKOFF_SECONDS,
+                maximum=settings.TRIAGE_WEBHOOKS_RETRY_MAX_SECONDS,
+            )
             raise self.retry(countdown=countdown)
         if outcome == DeliveryOutcome.FAILED:
             webhook_give_up(delivery_id)

@@ -115,15 +115,26 @@ def test_agent_updates_status_and_labels_audited_with_the_tokens_user(agent, age
     ticket = MessageFactory().ticket
     response = agent_api.patch(
         f"/api/v1/tickets/{ticket.pk}/",
-        {"status": "waiting", "priority": 1, "agent_sentiment": "NEGATIVE"},
+        {
+            "status": "waiting",
+            "priority": 1,
+            "agent_sentiment": "NEGATIVE",
+            "agent_intent": "refund",
+        },
         format="json",
     )
     assert response.status_code == 200, response.content
+    assert (response.json()["sentiment"], response.json()["intent_label"]) == (
+        "NEGATIVE",
+        "refund",
+    )
     ticket.refresh_from_db()
     assert (ticket.status, ticket.priority) == ("waiting", 1)
+    assert (ticket.agent_sentiment, ticket.agent_intent) == ("NEGATIVE", "refund")
     assert ticket.labels_corrected_by == agent
     event = AuditEvent.objects.get(ticket=ticket, action="ticket_updated")
     assert event.actor == agent
+    assert event.detail["agent_intent"] == "refund"
     bad = agent_api.patch(
         f"/api/v1/tickets/{ticket.pk}/", {"status": "bogus"}, format="json"
     )

@@ -1,20 +1,22 @@
-"""Outgoing webhooks delivered to a real HTTP server (http.server in a thread)."""
+"""Outgoing webhooks delivered to a real HTTP(S) server (http.server in a thread)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
+import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
+import uuid
 
 import pytest
 
 from tests.factories import ReplyDraftFactory, TicketFactory, UserFactory
+from tests.triage.api.webhook_receiver import Receiver, readme_verify
 from triage.api.models import WebhookDelivery, WebhookSubscription
 from triage.services import roles_sync, ticket_update
 from triage.services.outgoing_webhooks import (
     DeliveryOutcome,
+    sign,
     webhook_deliver,
     webhook_emit,
     webhook_send_test,
@@ -23,35 +25,6 @@ from triage.services.reply_approval import reply_approve, reply_version
 
 pytestmark = pytest.mark.django_db
 SECRET = "whsec-test-only"
-
-
-class Receiver:
-    """Answers with the codes queued in `answers` (then 200); keeps requests."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        self.answers: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                code = receiver.answers.pop(0) if receiver.answers else 200
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks?x=1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -69,12 +42,8 @@ def subscribe(url: str, *events: str) -> WebhookSubscription:
 
 
 def verify(headers: dict[str, str], body: bytes, secret: str) -> bool:
-    """What a receiver does (as in the README)."""
-    parts = dict(p.split("=", 1) for p in headers["Triage-Signature"].split(","))
-    expected = hmac.new(
-        secret.encode(), f"{parts['t']}.".encode() + body, hashlib.sha256
-    ).hexdigest()
-    return hmac.compare_digest(expected, parts["v1"])
+    """What a receiver does: the README's snippet, run as written."""
+    return bool(readme_verify()(secret, body, headers["Triage-Signature"]))
 
 
 def test_signed_delivery_retried_after_a_500_and_delivered_once(receiver):
@@ -104,11 +73,15 @@ def test_signed_delivery_retried_after_a_500_and_delivered_once(receiver):
         200,
         2,
     )
+    # The log keeps each attempt, not only the last one.
+    log = delivery.attempt_log.values_list("number", "response_code", "error")
+    assert list(log) == [(1, 500, "HTTP 500"), (2, 200, "")]
+    # The README's check refuses a replayed (old) signature.
+    stale = sign(SECRET, body, int(time.time()) - 3600)
+    assert not verify({"Triage-Signature": stale}, body, SECRET)
 
 
 def test_concurrent_deliveries_of_one_event_post_once(receiver, transactional_db):
-    import uuid
-
     from django.db import connections
 
     # The row as webhook_emit writes it, without its task (which would run at
@@ -249,3 +222,88 @@ def test_ingest_and_triage_emit_their_events(
     assert by_type["message.triaged"]["analysis"]["sentiment"]["result"]
     assert by_type["draft.created"]["text"] == "Dear Ada"
     assert len({e["id"] for e in events}) == 4
+
+
+def test_an_approval_through_the_api_ends_in_reply_sent(
+    receiver, approver_api, smtp, django_capture_on_commit_callbacks
+):
+    subscribe(receiver.url, "draft.approved", "reply.sent")
+    draft = ReplyDraftFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = approver_api.post(
+            f"/api/v1/drafts/{draft.pk}/approve/",
+            {"version": reply_version(draft)},
+            format="json",
+        )
+    assert response.status_code == 200, response.content
+    [mail] = smtp.wait_for(1)
+    events = [json.loads(body) for _, body in receiver.requests]
+    assert [e["type"] for e in events] == ["draft.approved", "reply.sent"]
+    sent = events[1]["data"]
+    assert (sent["draft"], sent["ticket"]) == (draft.pk, draft.ticket_id)
+    assert sent["message_id"] == mail.message["Message-ID"]
+    assert all(verify(h, body, SECRET) for h, body in receiver.requests)
+
+
+def test_admin_delivery_log_shows_each_attempt_to_superusers_only(
+    receiver, client, approver
+):
+    subscribe(receiver.url, "ticket.updated")
+    receiver.answers = [503]
+    [delivery_id] = webhook_emit("ticket.updated", {"ticket": 1})
+    webhook_deliver(delivery_id)
+    webhook_deliver(delivery_id)
+    url = f"/admin/triage_api/webhookdelivery/{delivery_id}/change/"
+    client.force_login(approver)
+    assert client.get(url).status_code == 403
+    client.force_login(UserFactory(is_superuser=True))
+    assert client.get("/admin/triage_api/webhookdelivery/").status_code == 200
+    page = client.get(url).content.decode()
+    rows = re.findall(r'<tr class="[^"]*has_original[^"]*".*?</tr>', page, re.S)
+    assert len(rows) == 2, page
+    assert "503" in rows[0] and "HTTP 503" in rows[0] and "200" in rows[1]
+
+
+def _pending(subscription: WebhookSubscription) -> int:
+    """A delivery row as webhook_emit writes it, without publishing its task."""
+    return WebhookDelivery.objects.create(
+        subscription=subscription,
+        event_id=uuid.uuid4(),
+        event="ticket.updated",
+        payload={"ticket": 1},
+    ).pk
+
+
+def test_deliveries_to_one_subscription_do_not_block_each_other(
+    receiver, transactional_db
+):
+    from django.db import connections
+
+    subscription = subscribe(receiver.url, "ticket.updated")
+    slow, fast = _pending(subscription), _pending(subscription)
+    receiver.release.clear()  # the first POST hangs until released
+    outcomes: dict[int, DeliveryOutcome] = {}
+
+    def deliver(pk: int) -> None:
+        try:
+            outcomes[pk] = webhook_deliver(pk)
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=deliver, args=(slow,))
+    # Another worker's delivery of another event to the same endpoint.
+    second = threading.Thread(target=deliver, args=(fast,))
+    first.start()
+    try:
+        assert receiver.waiting.acquire(timeout=30)  # `slow` is mid-request
+        second.start()
+        # Had the first delivery locked the subscription, `fast` would skip as
+        # "in flight" without a request.
+        assert receiver.waiting.acquire(timeout=30), outcomes
+    finally:
+        receiver.release.set()
+        for thread in (first, second):
+            if thread.is_alive():
+                thread.join(30)
+    assert outcomes == {slow: "delivered", fast: "delivered"}
+    assert len(receiver.requests) == 2

@@ -77,3 +77,27 @@ def test_docs_page_needs_no_inline_script_or_style_and_no_cdn(client, db):
     init = client.get(script_url.replace("&amp;", "&"))
     assert init.status_code == 200
     assert "SwaggerUIBundle" in init.content.decode()
+
+
+def test_browsable_api_is_csp_clean_and_self_hosted(client, db):
+    from triage.services import roles_sync
+
+    client.force_login(UserFactory(groups=[roles_sync()["Agents"]]))
+    page = client.get("/api/v1/tickets/", HTTP_ACCEPT="text/html")
+    assert page.status_code == 200
+    assert page["Content-Type"].startswith("text/html")
+    assert "style-src 'self'" in page["Content-Security-Policy"]
+    html = page.content.decode()
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+    # Only the JSON data block (never executed) may have a body.
+    assert scripts and all(
+        "src=" in attrs and not body.strip()
+        for attrs, body in scripts
+        if "application/json" not in attrs
+    )
+    assert "<style" not in html and " style=" not in html
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert not [s for s in sources if s.startswith(("http:", "https:", "//"))]
+    for source in sources:
+        if source.startswith("/static/"):
+            assert finders.find(source.removeprefix("/static/")), source
