@@ -133,6 +133,15 @@ def ticket_assign(*, ticket_ids: Iterable[int], assignee: Any, actor: Any) -> in
                 action="ticket_assigned",
                 detail={"assigned_to": assignee.get_username() if assignee else ""},
             )
+            # Integrations see assignment like any other change of the ticket.
+            webhook_emit(
+                "ticket.updated",
+                {
+                    "ticket": ticket.pk,
+                    "by": actor.get_username() if actor else "",
+                    "changes": {"assigned_to": _plain(assignee) or ""},
+                },
+            )
     return len(tickets)
 
 

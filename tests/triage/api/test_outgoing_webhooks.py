@@ -9,11 +9,14 @@ import time
 import uuid
 
 import pytest
+from django.db import connection
 
+from tests.ci import needs
 from tests.factories import ReplyDraftFactory, TicketFactory, UserFactory
 from tests.triage.api.webhook_receiver import Receiver, readme_verify
 from triage.api.models import WebhookDelivery, WebhookSubscription
 from triage.services import roles_sync, ticket_update
+from triage.services.dashboard import ticket_assign_to_me
 from triage.services.outgoing_webhooks import (
     DeliveryOutcome,
     sign,
@@ -81,6 +84,13 @@ def test_signed_delivery_retried_after_a_500_and_delivered_once(receiver):
     assert not verify({"Triage-Signature": stale}, body, SECRET)
 
 
+# Row locks are what these two test: SQLite locks the whole table instead.
+postgres_only = needs(
+    connection.vendor == "postgresql", "needs PostgreSQL (DATABASE_URL)"
+)
+
+
+@postgres_only
 def test_concurrent_deliveries_of_one_event_post_once(receiver, transactional_db):
     from django.db import connections
 
@@ -130,6 +140,26 @@ def test_services_emit_events_after_commit_through_the_task(
     assert types == ["ticket.updated", "draft.approved"]
     assert json.loads(receiver.requests[1][1])["data"]["draft"] == draft.pk
     assert WebhookDelivery.objects.filter(status="delivered").count() == 2
+
+
+def test_assignment_is_a_ticket_update_for_integrations(
+    receiver, django_capture_on_commit_callbacks
+):
+    subscribe(receiver.url, "ticket.updated")
+    agent = UserFactory(groups=[roles_sync()["Agents"]])
+    ticket = TicketFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert ticket_assign_to_me(ticket_id=ticket.pk, user=agent)
+        # Assigning again changes nothing and says nothing.
+        assert not ticket_assign_to_me(ticket_id=ticket.pk, user=agent)
+    [(_, body)] = receiver.requests
+    event = json.loads(body)
+    assert event["type"] == "ticket.updated"
+    assert event["data"] == {
+        "ticket": ticket.pk,
+        "by": agent.get_username(),
+        "changes": {"assigned_to": agent.get_username()},
+    }
 
 
 def test_unsubscribed_events_are_not_sent(receiver, django_capture_on_commit_callbacks):
@@ -274,6 +304,7 @@ def _pending(subscription: WebhookSubscription) -> int:
     ).pk
 
 
+@postgres_only
 def test_deliveries_to_one_subscription_do_not_block_each_other(
     receiver, transactional_db
 ):
