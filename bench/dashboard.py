@@ -193,6 +193,7 @@ def generate(tickets: int) -> None:
     steps = [
         ("ticket", _tickets_sql(agent_ids, days)),
         ("message", _messages_sql(body)),
+        ("ticket", _sla_sql()),  # an UPDATE of the tickets, once mails exist
         ("analysis", _analyses_sql()),
         ("replydraft", _drafts_sql(agent_ids)),
         ("auditevent", _audit_sql()),
@@ -242,6 +243,25 @@ def _tickets_sql(agent_ids: str, days: int) -> str:
         now(),
         NULL, NULL, ''
     FROM generate_series(%(low)s, %(high)s) g
+    """
+
+
+def _sla_sql() -> str:
+    """SLA clocks as the services keep them: a first-response target by priority
+    (calendar hours here), met by the outbound reply when there is one; then the
+    resolution target."""
+    return """
+    UPDATE triage_ticket t SET
+        first_response_due_at = t.created_at + make_interval(
+            hours => (ARRAY[1, 4, 8, 24])[t.priority]),
+        first_response_at = r.sent,
+        due_at = CASE WHEN r.sent IS NULL
+            THEN t.created_at + make_interval(hours => (ARRAY[1, 4, 8, 24])[t.priority])
+            ELSE t.created_at + make_interval(days => 3) END
+    FROM triage_ticket t2
+    LEFT JOIN LATERAL (SELECT min(received_at) AS sent FROM triage_message
+                       WHERE ticket_id = t2.id AND direction = 'outbound') r ON true
+    WHERE t.id = t2.id AND t.id BETWEEN %(low)s AND %(high)s
     """
 
 

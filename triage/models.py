@@ -152,6 +152,19 @@ class Ticket(models.Model):
                 fields=["created_at", "shown_sentiment", "shown_intent"],
                 name="ticket_created_labels_idx",
             ),
+            # The overview's SLA block: first-response figures over a window of
+            # days, and the open tickets' clocks and assignees, index-only.
+            models.Index(
+                fields=["created_at"],
+                # `id`: what Count("pk") reads.
+                include=["first_response_due_at", "first_response_at", "is_spam", "id"],
+                name="ticket_sla_window_idx",
+            ),
+            models.Index(
+                fields=["status", "due_at"],
+                include=["assigned_to", "is_spam", "id"],
+                name="ticket_sla_open_idx",
+            ),
             # The overview's "not analysed" panel: the few tickets no model read,
             # without scanning the many that were.
             models.Index(

@@ -29,6 +29,11 @@ def test_generated_data_fills_every_table_and_every_page_answers():
     assert 40 <= inbound <= 120
     assert Analysis.objects.count() == inbound * len(dashboard.STEPS)
     assert ReplyDraft.objects.count() == 40
+    # SLA clocks as the services keep them: a target on every ticket, met by the
+    # reply where one was sent.
+    assert not Ticket.objects.filter(due_at__isnull=True).exists()
+    replied = Ticket.objects.filter(messages__direction="outbound").distinct()
+    assert set(replied) == set(Ticket.objects.exclude(first_response_at=None))
     # measure() raises SystemExit naming the page when one does not answer 200.
     pages = dashboard.measure(repeat=1, tickets=40)
     assert set(pages) == {name for name, _ in dashboard.pages(40)}
