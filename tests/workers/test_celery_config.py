@@ -26,6 +26,9 @@ def test_every_celery_setting_is_a_key_celery_knows():
 
 
 def test_effective_reliability_settings():
+    # What a worker does at start: import the task modules (run alone, nothing
+    # else in this process has imported them).
+    app.loader.import_default_modules()
     conf = app.conf
     assert conf.task_acks_late is True
     assert conf.task_reject_on_worker_lost is True
@@ -33,7 +36,10 @@ def test_effective_reliability_settings():
     assert conf.task_soft_time_limit < conf.task_time_limit
     # Redis must not redeliver a task that may still be running.
     assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
+    # The single topology (the default): every triage task on `gpu`.
     assert conf.task_routes["triage.*"] == {"queue": "gpu"}
+    assert conf.task_routes["triage.generate"] == {"queue": "gpu"}
     assert "triage.triage_message" in app.tasks
+    assert {"triage.generate", "triage.rerun_steps"} <= set(app.tasks)
     assert "ops.sweep" in app.tasks
     assert conf.beat_schedule["sweep-stuck-messages"]["task"] in app.tasks
