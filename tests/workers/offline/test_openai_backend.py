@@ -184,8 +184,8 @@ def test_settings_come_from_the_environment():
         )
 
 
-# Not in `make test` until the llama.cpp build is verified here: `make test-llama`
-# builds llama-cpp-python[server] once and runs this test (issue 14 closing note).
+# `make test` builds llama-cpp-python[server] once into WHEEL_CACHE first (the
+# Makefile's llama-server target); `make test-llama` runs only this test.
 @pytest.mark.llamacpp
 def test_llama_cpp_server_drafts_the_bumblebee_email(llama_server, openai_env):
     openai_env(llama_server)
