@@ -28,8 +28,8 @@ def seed(batch: Batch, prior: Sequence[Mapping[str, StepOutcome]]) -> set[str]:
             batch.language[i] = language.get("language")
         # Even a translation outcome with an error (the display translation
         # failed) may hold the analysis translation the steps read.
-        translation = outcomes.get("translation") or {}
-        text = _analysis_translation(translation.get("result"))
+        translation = outcomes.get("translation")
+        text = _analysis_translation(translation["result"] if translation else None)
         if text:
             # What the translation step sets: later steps read the translation.
             batch.analysis[i] = text
