@@ -19,11 +19,15 @@ from workers.tasks.stages import rerun_failed_later, split_steps
 logger = logging.getLogger(__name__)
 
 
-def triage_messages(message_ids: Sequence[int], *, extra: int = 0) -> int:
+def triage_messages(
+    message_ids: Sequence[int], *, extra: int = 0, whole: bool = False
+) -> int:
     """Run every configured step over a batch of messages; save per message.
 
     `extra` > 0 also claims that many other waiting messages, so a busy queue is
-    triaged in batches. Returns how many messages were triaged. Models load lazily
+    triaged in batches. `whole`: every step here even in the split topology
+    (`manage.py triage` runs the models in its own process). Returns how many
+    messages were triaged (or handed to the generate stage). Models load lazily
     in this process (never in a prefork parent) and stay loaded for the next batch.
     """
     from workers import nlp  # torch/transformers load on first use, not here
@@ -34,7 +38,7 @@ def triage_messages(message_ids: Sequence[int], *, extra: int = 0) -> int:
     own = set(message_ids)
     # Split topology: the encoder steps here, the generation steps in the
     # generate task this one hands each message to.
-    steps = split_steps("encode")
+    steps = None if whole else split_steps("encode")
     try:
         faults.inject([job.text for job in jobs])
         outcomes = nlp.run_pipeline(
