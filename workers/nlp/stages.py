@@ -1,49 +1,46 @@
 """Stages: which steps an encoder host runs and which a generation host runs.
 
 A message's steps can be split over two tasks on two queues (``gpu-encode``,
-``gpu-generate``) so that hosts specialise: the encode stage runs every step
-whose spec says ``stage = "encode"`` (language, translation, the classifiers,
-extractive answer), saves them, and the generate stage runs the rest (summary,
-draft) on what was saved. A generate step may read encode steps; no encode step
-may read a generate step (checked here, so a step added as a file cannot break
-the split).
+``gpu-generate``) so that hosts specialise: the encode stage runs the encoder
+steps (language, translation, the classifiers, extractive answer), saves them,
+and the generate stage runs the rest (summary, draft) on what was saved. A
+step's spec says which (``stage``); a step that reads a generate step's result
+runs in the generate stage whatever its spec says, since the encode stage
+would run it before there is anything to read (a step added as a file cannot
+break the split).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from workers.nlp.registry import RegistryError, specs
+from workers.nlp.registry import specs
 
 Stage = Literal["encode", "generate"]
 STAGES: tuple[Stage, ...] = ("encode", "generate")
+
+
+def stages() -> dict[str, Stage]:
+    """step -> the stage it runs in, for every registered step (pipeline order)."""
+    found: dict[str, Stage] = {}
+    for spec in specs():  # in order: what a step reads is decided before it
+        if spec.stage not in STAGES:
+            raise ValueError(f"step {spec.name!r} has unknown stage {spec.stage!r}")
+        reads = (*spec.requires, *spec.inputs)
+        late = any(found.get(step) == "generate" for step in reads)
+        found[spec.name] = "generate" if late else spec.stage
+    return found
 
 
 def stage_steps(stage: Stage) -> tuple[str, ...]:
     """The registered steps of ``stage``, in pipeline order."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
-    check_stages()
-    return tuple(spec.name for spec in specs() if spec.stage == stage)
+    return tuple(step for step, where in stages().items() if where == stage)
 
 
 def stage_of(step: str) -> Stage:
-    for spec in specs():
-        if spec.name == step:
-            return spec.stage
-    raise ValueError(f"unknown step {step!r}")
-
-
-def check_stages() -> None:
-    """Refuse an encode step that reads a generate step: the encode task would
-    run it before the generate stage has anything to give it."""
-    generate = {spec.name for spec in specs() if spec.stage == "generate"}
-    for spec in specs():
-        if spec.stage not in STAGES:
-            raise RegistryError(f"step {spec.name!r} has unknown stage {spec.stage!r}")
-        needs = set(spec.requires) | set(spec.inputs)
-        if spec.stage == "encode" and needs & generate:
-            raise RegistryError(
-                f"encode step {spec.name!r} reads generate step(s) "
-                f"{sorted(needs & generate)}"
-            )
+    try:
+        return stages()[step]
+    except KeyError:
+        raise ValueError(f"unknown step {step!r}") from None

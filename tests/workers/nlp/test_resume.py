@@ -8,8 +8,7 @@ import json
 import pytest
 
 from workers.nlp import run_pipeline
-from workers.nlp.registry import RegistryError
-from workers.nlp.stages import check_stages, stage_of, stage_steps
+from workers.nlp.stages import stage_of, stage_steps
 from workers.nlp.steps.base import Step
 
 LABELS = ("refund", "exchange", "wrong item", "damaged", "other")
@@ -71,17 +70,23 @@ def test_saved_steps_are_not_run_again(samples, make_config, monkeypatch):
         run_pipeline(emails, config, steps=["draft"], prior=prior[:1])
 
 
-def test_an_encode_step_may_not_read_a_generate_step(monkeypatch):
-    class Reads(Step):
+def test_a_step_that_reads_a_generate_step_runs_in_the_generate_stage(monkeypatch):
+    class ReadsTheDraft(Step):
         name = "reads_draft"
         label = "Reads the draft"
         order = 90
         result_type = dict
         inputs = ("draft",)
 
+    class ReadsTheIntent(ReadsTheDraft):
+        name = "reads_intent"
+        inputs = ("intent",)
+
     from workers.nlp import stages
 
     registered = stages.specs()
-    monkeypatch.setattr(stages, "specs", lambda: (*registered, Reads()))
-    with pytest.raises(RegistryError, match="reads generate step"):
-        check_stages()
+    monkeypatch.setattr(
+        stages, "specs", lambda: (*registered, ReadsTheDraft(), ReadsTheIntent())
+    )
+    assert stage_steps("generate") == ("summary", "draft", "reads_draft")
+    assert stage_of("reads_intent") == "encode"
