@@ -30,19 +30,29 @@ def split(settings, transactional_db, tiny_models) -> Iterator[None]:
     )
     from workers.celery import app
 
+    def route(routes) -> None:
+        # The router is cached on first publish: rebuild it both ways, or the
+        # tests after this one would still publish to the split queues.
+        app.conf.task_routes = routes
+        app.amqp.flush_routes()
+        app.amqp.router = app.amqp.Router()
+
     routes = app.conf.task_routes
     settings.TRIAGE_QUEUE_TOPOLOGY = "split"
     settings.TRIAGE_STAGE_QUEUES = {"encode": "gpu-encode", "generate": "gpu-generate"}
-    app.conf.task_routes = {
-        "triage.generate": {"queue": "gpu-generate"},
-        "triage.*": {"queue": "gpu-encode"},
-    }
-    app.amqp.flush_routes()
+    route(
+        {
+            "triage.generate": {"queue": "gpu-generate"},
+            "triage.*": {"queue": "gpu-encode"},
+        }
+    )
     reset_broker(QUEUES)
-    yield
-    app.conf.task_routes = routes
-    app.amqp.flush_routes()
-    reset_broker(QUEUES)
+    try:
+        yield
+    finally:
+        route(routes)
+        reset_broker(QUEUES)
+    assert app.amqp.router.route({}, "triage.triage_message")["queue"].name == "gpu"
 
 
 def test_encode_and_generate_hosts_triage_a_message_together(split, sample_bytes):
