@@ -1,6 +1,7 @@
 """TRIAGE_QUEUE_TOPOLOGY=split with real worker processes: one consumes only
 `gpu-encode`, another only `gpu-generate`; a message still ends triaged with
-every step, each stage run by its own host."""
+every step, each stage run by its own host, and a failed generation step is
+run again on the generate host."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.db import connection
 
 from tests.ci import NO_SERVICES, need
 from tests.e2e.processes import CeleryWorker, reset_broker, worker_env
+from tests.openai_stub import ScriptedServer
 from tests.waiting import wait_until
 from triage.models import Message, ReplyDraft
 from triage.services import email_ingest
@@ -90,3 +92,37 @@ def test_encode_and_generate_hosts_triage_a_message_together(split, sample_bytes
     assert "Task triage.generate[" not in encoder.log
     assert "Task triage.generate[" in generator.log
     assert "Task triage.triage_message[" not in generator.log
+
+
+def test_a_failed_draft_is_run_again_on_the_generate_host(split, sample_bytes):
+    with ScriptedServer(["500", "ok"]) as server:
+        env = worker_env(
+            TRIAGE_QUEUE_TOPOLOGY="split",
+            TRIAGE_MODEL_DRAFT="offline:openai",
+            TRIAGE_OPENAI_BASE_URL=server.base_url,
+            TRIAGE_OPENAI_MODEL="smollm2",
+            TRIAGE_OPENAI_RETRIES="0",
+            TRIAGE_RETRY_BACKOFF="0.2",
+        )
+        encoder = CeleryWorker(env, queues=("gpu-encode",)).wait_ready()
+        generator = CeleryWorker(env, queues=("gpu-generate",)).wait_ready()
+        try:
+            message = email_ingest(
+                sample_bytes("01-bumblebee.eml"), source="e2e"
+            ).message
+            wait_until(
+                lambda: ReplyDraft.objects.filter(in_reply_to_message=message).exists(),
+                timeout=240,
+                what="the draft saved after its re-run",
+                log=lambda: encoder.log + "\n---\n" + generator.log,
+            )
+        finally:
+            encoder.stop()
+            generator.stop()
+    assert len(server.seen) == 2
+    message.refresh_from_db()
+    assert message.triage_status == Message.TriageStatus.TRIAGED
+    assert message.triage_error == ""
+    # The draft is a generation step: its re-run went to the generate host.
+    assert "Task triage.rerun_steps[" in generator.log
+    assert "Task triage.rerun_steps[" not in encoder.log
