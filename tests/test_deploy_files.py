@@ -31,7 +31,17 @@ from tests.compose import (
 from tests.conftest import REPO
 
 SCHEMA = REPO / "tests" / "deploy" / "compose-spec.json"
-APP_SERVICES = ("init", "web", "worker", "worker-gpu1", "worker-cpu", "mailer", "beat")
+APP_SERVICES = (
+    "init",
+    "web",
+    "worker",
+    "worker-gpu1",
+    "worker-cpu",
+    "worker-encode",
+    "worker-generate",
+    "mailer",
+    "beat",
+)
 SECRET_NAME_RE = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|_KEY$|AUTH|CREDENTIAL")
 # env.<type>("NAME" ...) in triage/settings.py and triage/gunicorn.py.
 ENV_READ_RE = re.compile(r"\benv\.\w+\(\s*\"([A-Z][A-Z0-9_]*)\"")
@@ -165,7 +175,14 @@ def test_compose_architecture():
     assert services["init"]["restart"] == "no"
     init = services["init"]["command"]
     assert "migrate" in init and "download_models" in init and "--deploy" in init
-    for name in ("web", "worker", "worker-gpu1", "worker-cpu", "mailer", "beat"):
+    workers = (
+        "worker",
+        "worker-gpu1",
+        "worker-cpu",
+        "worker-encode",
+        "worker-generate",
+    )
+    for name in ("web", *workers, "mailer", "beat"):
         condition = services[name]["depends_on"]["init"]["condition"]
         assert condition == "service_completed_successfully", name
     # One service per GPU, pinned by device id; a CPU variant.
@@ -176,6 +193,18 @@ def test_compose_architecture():
         assert "-Q gpu" in worker["command"] and "--pool=prefork" in worker["command"]
         assert "--prefetch-multiplier=1" in worker["command"]
         assert worker["environment"]["HF_HUB_OFFLINE"] == "1"
+    # Every GPU worker serves a queue of each topology (single: gpu; split:
+    # gpu-encode and gpu-generate), so no message waits on a queue nobody reads.
+    consumed = set()
+    for name in workers:
+        queues = services[name]["command"].partition(" -Q ")[2].split()[0]
+        consumed.update(queues.split(","))
+        assert "--pool=prefork" in services[name]["command"], name
+    assert {"gpu", "gpu-encode", "gpu-generate"} <= consumed
+    assert services["worker-encode"]["profiles"] == ["encode"]
+    assert services["worker-generate"]["profiles"] == ["generate"]
+    assert "-Q gpu-encode " in services["worker-encode"]["command"]
+    assert "-Q gpu-generate " in services["worker-generate"]["command"]
     assert "deploy" not in services["worker-cpu"]
     assert services["worker-cpu"]["environment"]["TRIAGE_DEVICE"] == "cpu"
     assert "default" in services["mailer"]["command"]  # the sweeper's queue

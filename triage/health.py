@@ -16,7 +16,7 @@ from triage.models import Message
 
 logger = logging.getLogger(__name__)
 
-QUEUES = ("gpu", "mail", "default")
+QUEUES = ("gpu", "gpu-encode", "gpu-generate", "mail", "default")
 
 
 def database_check() -> dict[str, Any]:

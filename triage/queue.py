@@ -19,6 +19,8 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 TRIAGE_MESSAGE = "triage.triage_message"
+# The generation stage of a split triage (TRIAGE_QUEUE_TOPOLOGY=split).
+TRIAGE_GENERATE = "triage.generate"
 SEND_REPLY = "mail.send_reply"
 SEND_AUTOACK = "mail.send_autoack"
 

@@ -237,8 +237,23 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Unset: Celery's default (one process per CPU); compose sets it per worker service.
 CELERY_WORKER_CONCURRENCY = env.int("TRIAGE_WORKER_CONCURRENCY", None)
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Worker topology (README "Worker topology"): "single" runs every step of a
+# message in one task on the `gpu` queue; "split" runs the encoder steps on
+# `gpu-encode` and the generation steps (summary, draft) on `gpu-generate`, so
+# hosts can specialise.
+TRIAGE_QUEUE_TOPOLOGY = env.str(
+    "TRIAGE_QUEUE_TOPOLOGY", "single", validate=validate.OneOf(["single", "split"])
+)
+# stage -> the queue its tasks go to.
+TRIAGE_STAGE_QUEUES = (
+    {"encode": "gpu-encode", "generate": "gpu-generate"}
+    if TRIAGE_QUEUE_TOPOLOGY == "split"
+    else {"encode": "gpu", "generate": "gpu"}
+)
 CELERY_TASK_ROUTES = {
-    "triage.*": {"queue": "gpu"},
+    # Exact names win over the patterns below (Celery's MapRoute).
+    "triage.generate": {"queue": TRIAGE_STAGE_QUEUES["generate"]},
+    "triage.*": {"queue": TRIAGE_STAGE_QUEUES["encode"]},
     "mail.*": {"queue": "mail"},
     "ops.*": {"queue": "default"},
 }

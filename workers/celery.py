@@ -58,7 +58,7 @@ def _log_context_end(task=None, **extra):
 
 @signals.celeryd_after_setup.connect
 def _refuse_without_models(sender=None, instance=None, **extra) -> None:
-    """A worker serving the `gpu` queue needs its models on disk (or the Hub).
+    """A worker serving a `gpu*` queue needs its models on disk (or the Hub).
 
     Checked here, after -Q is applied and before any task is taken; a clear
     message and exit code 78 (EX_CONFIG) instead of failing every task later.
@@ -68,7 +68,8 @@ def _refuse_without_models(sender=None, instance=None, **extra) -> None:
     from django.conf import settings
 
     consume = instance.app.amqp.queues.consume_from if instance else None
-    serves_gpu = not consume or "gpu" in consume
+    # `gpu`, or a stage's queue of the split topology (gpu-encode, gpu-generate).
+    serves_gpu = not consume or any(str(q).startswith("gpu") for q in consume)
     if not (serves_gpu and settings.TRIAGE_WORKER_MODEL_CHECK):
         return
     from workers.preflight import check_models

@@ -36,7 +36,10 @@ def test_effective_reliability_settings():
     assert conf.task_soft_time_limit < conf.task_time_limit
     # Redis must not redeliver a task that may still be running.
     assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
+    # The single topology (the default): every triage task on `gpu`.
     assert conf.task_routes["triage.*"] == {"queue": "gpu"}
+    assert conf.task_routes["triage.generate"] == {"queue": "gpu"}
     assert "triage.triage_message" in app.tasks
+    assert {"triage.generate", "triage.rerun_steps"} <= set(app.tasks)
     assert "ops.sweep" in app.tasks
     assert conf.beat_schedule["sweep-stuck-messages"]["task"] in app.tasks

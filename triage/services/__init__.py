@@ -22,6 +22,12 @@ from triage.services.triage import (
     message_triage_release,
     message_triage_retry,
 )
+from triage.services.triage_stages import (
+    analysis_save_encoded,
+    message_generate_claim,
+    message_rerun_job,
+    steps_to_rerun,
+)
 
 __all__ = [
     "IngestResult",
@@ -29,8 +35,11 @@ __all__ = [
     "SendOutcome",
     "TriageJob",
     "analysis_save",
+    "analysis_save_encoded",
     "email_ingest",
     "message_enqueue_triage",
+    "message_generate_claim",
+    "message_rerun_job",
     "message_triage_claim",
     "message_triage_fail",
     "message_triage_release",
@@ -43,6 +52,7 @@ __all__ = [
     "reply_send",
     "reply_send_fail",
     "roles_sync",
+    "steps_to_rerun",
     "ticket_assign",
     "ticket_update",
 ]

@@ -15,8 +15,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from triage import queue
-from triage.models import Analysis, AuditEvent, Message, ReplyDraft, Ticket
+from triage.models import AuditEvent, Message, ReplyDraft, Ticket
 from triage.quoting import strip_quoted
+from triage.selectors.analyses import message_outcomes
+from triage.services.analysis_rows import analysis_rows_save
 from triage.services.denorm import ticket_list_fields_refresh, ticket_search_refresh
 from triage.services.outgoing_webhooks import webhook_emit
 from triage.services.sla import sla_apply
@@ -107,7 +109,7 @@ def message_triage_claim(
     skipped = set(message_ids) - set(ids)
     if skipped:
         logger.info("Not claiming messages %s: done, gone or busy", sorted(skipped))
-    return _jobs(ids)
+    return message_jobs(ids)
 
 
 JOB_COLUMNS = (
@@ -121,7 +123,7 @@ JOB_COLUMNS = (
 )
 
 
-def _jobs(ids: list[int]) -> list[TriageJob]:
+def message_jobs(ids: list[int]) -> list[TriageJob]:
     """The claimed messages as jobs, in claim order; unreadable rows are failed."""
     if not ids:
         return []
@@ -205,10 +207,16 @@ def message_triage_release(
             transaction.on_commit(lambda: [message_enqueue_triage(pk) for pk in extras])
 
 
-def analysis_save(*, message_id: int, results: contract.Outcomes) -> Message:
-    """Store one message's step results (plain dicts from workers.nlp).
+def analysis_save(
+    *, message_id: int, results: contract.Outcomes, keep: Sequence[str] = ()
+) -> Message:
+    """Store one message's step results (plain dicts from workers.nlp) and finish
+    its triage: status, ticket labels, draft, audit, webhook.
 
-    Idempotent: a rerun replaces the rows of the steps it ran.
+    Idempotent: a rerun replaces the rows of the steps it ran. ``keep``: steps
+    saved earlier (by the encode stage, or before a failed step was retried)
+    whose rows stay as they are; the message's status and everything derived
+    from the analysis are computed over them and ``results`` together.
     """
     with transaction.atomic():
         # Only the columns written here: a row with a value Python cannot read in
@@ -218,22 +226,11 @@ def analysis_save(*, message_id: int, results: contract.Outcomes) -> Message:
             .only("pk", "triage_status", "triage_error", "triaged_at", "ticket")
             .get(pk=message_id)
         )
-        for step, outcome in results.items():
-            Analysis.objects.update_or_create(
-                message=message,
-                step=step,
-                defaults={
-                    "result": outcome.get("result"),
-                    "computed_on": outcome.get("on") or "",
-                    "error": outcome.get("error") or "",
-                    "not_analysed": (outcome.get("not_analysed") or "")[:255],
-                    "model": outcome.get("model") or "",
-                    "model_revision": outcome.get("revision") or "",
-                    "is_tiny": bool(outcome.get("tiny")),
-                    "duration_ms": float(outcome.get("duration_ms") or 0.0),
-                    "created_at": timezone.now(),
-                },
-            )
+        analysis_rows_save(message, results)
+        # Read under the message's lock: a concurrent retry of another step
+        # saved before this one counts.
+        kept = message_outcomes(message_id, [s for s in keep if s not in results])
+        results = {**kept, **results}
         errors = {s: o["error"] for s, o in results.items() if o.get("error")}
         # Language and translation only prepare the text: if every step that
         # analyses it failed, the triage failed, whatever the preparation did.

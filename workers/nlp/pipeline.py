@@ -32,6 +32,7 @@ from workers.nlp.errors import is_interrupt
 from workers.nlp.intent import DEFAULT_INTENT_LABELS
 from workers.nlp.language import DEFAULT_LANGUAGES
 from workers.nlp.registry import backends, specs
+from workers.nlp.resume import seed
 from workers.nlp.steps.base import Batch, Partial, Step, timed_ms, tiny_model
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ def run_pipeline(
     emails: Sequence[Mapping[str, Any]],
     config: PipelineConfig,
     steps: Sequence[str] | None = None,
+    prior: Sequence[Mapping[str, StepOutcome]] | None = None,
 ) -> list[dict[str, StepOutcome]]:
     """One dict per email (input order): step -> outcome, for each of ``steps``
     (default: every registered step).
@@ -78,16 +80,22 @@ def run_pipeline(
     ``requires`` (the language, for translation and the draft) run whenever it
     does, but are only reported when asked for. An unknown step name is an error
     outcome, not an exception.
+
+    ``prior`` (one mapping per email): outcomes computed earlier (saved by an
+    encode task, or the steps that succeeded before a retry). Their results are
+    what later steps read, as if they had run in this batch; a step every email
+    has a prior outcome of is not run again unless asked for in ``steps``.
     """
     registered = specs()
     requested = list(dict.fromkeys(steps if steps is not None else _names(registered)))
     batch = Batch([as_email_input(e) for e in emails], config)
     if not batch.emails:
         return []
+    seeded = seed(batch, prior) if prior is not None else set()
     wanted = set(requested)
     for spec in reversed(registered):
         if spec.name in wanted:
-            wanted.update(spec.requires)
+            wanted.update(r for r in spec.requires if r not in seeded)
     for spec in registered:
         if spec.name in wanted:
             _run_step(spec, batch)

@@ -1,4 +1,6 @@
-"""Triage tasks (queue `gpu`): thin. Load by id, call one function, own retries."""
+"""Triage tasks (queue `gpu`, or `gpu-encode` when split): thin. Load by id,
+call one function, own retries. The generate stage and the re-run of failed
+steps are in workers/tasks/stages.py."""
 
 from __future__ import annotations
 
@@ -12,15 +14,20 @@ from workers import faults
 from workers.celery import app
 from workers.config import pipeline_config
 from workers.tasks import retry
+from workers.tasks.stages import rerun_failed_later, split_steps
 
 logger = logging.getLogger(__name__)
 
 
-def triage_messages(message_ids: Sequence[int], *, extra: int = 0) -> int:
+def triage_messages(
+    message_ids: Sequence[int], *, extra: int = 0, whole: bool = False
+) -> int:
     """Run every configured step over a batch of messages; save per message.
 
     `extra` > 0 also claims that many other waiting messages, so a busy queue is
-    triaged in batches. Returns how many messages were triaged. Models load lazily
+    triaged in batches. `whole`: every step here even in the split topology
+    (`manage.py triage` runs the models in its own process). Returns how many
+    messages were triaged (or handed to the generate stage). Models load lazily
     in this process (never in a prefork parent) and stay loaded for the next batch.
     """
     from workers import nlp  # torch/transformers load on first use, not here
@@ -29,9 +36,14 @@ def triage_messages(message_ids: Sequence[int], *, extra: int = 0) -> int:
     if not jobs:
         return 0
     own = set(message_ids)
+    # Split topology: the encoder steps here, the generation steps in the
+    # generate task this one hands each message to.
+    steps = None if whole else split_steps("encode")
     try:
         faults.inject([job.text for job in jobs])
-        outcomes = nlp.run_pipeline([job.as_email() for job in jobs], pipeline_config())
+        outcomes = nlp.run_pipeline(
+            [job.as_email() for job in jobs], pipeline_config(), steps=steps
+        )
     except BaseException as exc:
         claimed = [job.message_id for job in jobs]
         services.message_triage_release(
@@ -41,7 +53,11 @@ def triage_messages(message_ids: Sequence[int], *, extra: int = 0) -> int:
         )
         raise
     for job, results in zip(jobs, outcomes, strict=True):
-        services.analysis_save(message_id=job.message_id, results=results)
+        if steps is not None:
+            services.analysis_save_encoded(message_id=job.message_id, results=results)
+        else:
+            services.analysis_save(message_id=job.message_id, results=results)
+            rerun_failed_later(job.message_id, results)
     return len(jobs)
 
 

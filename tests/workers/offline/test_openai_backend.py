@@ -86,8 +86,13 @@ def llama_server() -> Iterator[str]:
             str(port),
             "--n_ctx",
             "4096",
+            # One thread: llama.cpp's threads spin-wait for each other, which
+            # stalls generation on a CPU shared with other processes (a CI
+            # runner, the e2e workers).
             "--n_threads",
-            "2",
+            "1",
+            "--n_threads_batch",
+            "1",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -184,11 +189,12 @@ def test_settings_come_from_the_environment():
         )
 
 
-# Not in `make test` until the llama.cpp build is verified here: `make test-llama`
-# builds llama-cpp-python[server] once and runs this test (issue 14 closing note).
+# `make test` builds llama-cpp-python[server] once into WHEEL_CACHE first (the
+# Makefile's llama-server target); `make test-llama` runs only this test.
 @pytest.mark.llamacpp
 def test_llama_cpp_server_drafts_the_bumblebee_email(llama_server, openai_env):
-    openai_env(llama_server)
+    # A liveness bound on a loaded machine, not a speed target.
+    openai_env(llama_server, timeout="180")
     chat = OpenAIChat.from_env()
     # The server itself answers a chat (what the draft builds on).
     reply = chat.generate(

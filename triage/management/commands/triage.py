@@ -48,7 +48,7 @@ class Command(BaseCommand):
         with tqdm(total=len(ids), desc="triage", unit="mail", disable=None) as bar:
             for start in range(0, len(ids), batch_size):
                 batch = ids[start : start + batch_size]
-                done += triage_messages(batch)
+                done += triage_messages(batch, whole=True)
                 bar.update(len(batch))
         failed = Message.objects.filter(
             pk__in=ids, triage_status=Message.TriageStatus.FAILED

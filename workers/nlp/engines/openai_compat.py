@@ -15,7 +15,8 @@ a model into each worker:
 A batch is sent as concurrent requests (at most ``concurrency`` in flight): the
 server batches them. A request that still fails after its retries raises, so the
 step that asked fails as a whole and the pipeline records that step's error for
-the batch (the other steps' results are saved; the task retries the message).
+the batch (the other steps' results are saved; the task re-runs that step alone,
+with backoff: workers/tasks/stages.py).
 Nothing is silently replaced by a fallback.
 
 The client is the official ``openai`` package (timeouts, retries with backoff,

@@ -153,6 +153,10 @@ class Step:
     tiny_builder: ClassVar[str | None] = None
     # The model used when the configuration names none ("" = must be configured).
     default_model: ClassVar[str] = ""
+    # Which worker stage runs it when encode and generation are split over two
+    # queues (workers/nlp/stages.py): "encode" (classifiers, extractive models)
+    # or "generate" (autoregressive decoding, the long and heavy calls).
+    stage: ClassVar[Literal["encode", "generate"]] = "encode"
 
     # --- configuration -----------------------------------------------------------
 

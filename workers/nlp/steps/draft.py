@@ -53,6 +53,7 @@ class DraftSpec(Step):
     name = "draft"
     label = "Reply draft"
     order = 80
+    stage = "generate"
     result_type = Draft
     inputs = ("language", "sentiment", "answer", "summary", "entities", "intent")
     # The language tells which language the customer gets the draft in.

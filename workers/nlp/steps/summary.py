@@ -47,6 +47,7 @@ class SummarySpec(Step):
     name = "summary"
     label = "Summary"
     order = 60
+    stage = "generate"
     result_type = Summary
     backends = {"seq2seq": _generator("seq2seq"), "chat": _generator("chat")}
     offline = _offline
