@@ -14,9 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Min
+from django.db.models.functions import Coalesce
 
 from triage.business_hours import BusinessHours, business_add
-from triage.models import SlaPolicy, Ticket
+from triage.models import Message, SlaPolicy, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -107,3 +109,49 @@ def sla_policy_save(*, policy: SlaPolicy, user: Any) -> SlaPolicy:
         policy.resolution_hours,
     )
     return policy
+
+
+def sla_backfill(*, chunk: int = 1000, progress: Any = None) -> int:
+    """Targets for tickets that have none (opened before SLA policies existed):
+    the clock from their arrival, first response from our first reply sent. A
+    due date an agent typed is kept. Idempotent; returns how many it set."""
+    targets: dict[int, Targets] = {}
+    done, last = 0, 0
+    while True:
+        tickets = list(
+            Ticket.objects.filter(first_response_due_at__isnull=True, pk__gt=last)
+            .only("pk", "priority", "created_at", "due_at", "first_response_at")
+            .order_by("pk")[:chunk]
+        )
+        if not tickets:
+            return done
+        replied = dict(
+            Message.objects.filter(
+                ticket_id__in=[t.pk for t in tickets],
+                direction=Message.Direction.OUTBOUND,
+            )
+            .values("ticket_id")
+            .annotate(first=Min(Coalesce("sent_at", "received_at")))
+            .values_list("ticket_id", "first")
+        )
+        for ticket in tickets:
+            typed = ticket.due_at
+            ticket.first_response_at = ticket.first_response_at or replied.get(
+                ticket.pk
+            )
+            policy = targets.setdefault(ticket.priority, sla_targets(ticket.priority))
+            ticket.first_response_due_at = policy.deadline(
+                ticket.created_at, policy.first_response_hours
+            )
+            ticket.due_at = typed or (
+                ticket.first_response_due_at
+                if ticket.first_response_at is None
+                else policy.deadline(ticket.created_at, policy.resolution_hours)
+            )
+        Ticket.objects.bulk_update(
+            tickets, ["first_response_at", "first_response_due_at", "due_at"]
+        )
+        done += len(tickets)
+        last = tickets[-1].pk
+        if progress is not None:
+            progress(done)
