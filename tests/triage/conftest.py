@@ -24,6 +24,38 @@ def _in_process_tasks(settings, tmp_path_factory):
     app.conf.task_always_eager = eager
 
 
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server (aiosmtpd) that Django's mail settings point at."""
+    from tests.smtp import SmtpCapture
+
+    with SmtpCapture() as capture:
+        capture.configure(settings)
+        yield capture
+
+
+@pytest.fixture
+def roles(db):
+    """The Agents / Approvers / Team leads groups with their permissions."""
+    from triage.services import roles_sync
+
+    return roles_sync()
+
+
+@pytest.fixture
+def agent(roles):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="agent", groups=[roles["Agents"]])
+
+
+@pytest.fixture
+def approver(roles):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="approver", groups=[roles["Approvers"]])
+
+
 class Queue:
     """The real Redis list the triage tasks are published to, under the test
     run's key prefix: counts publishes, not calls to a mock."""

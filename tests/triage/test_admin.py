@@ -12,7 +12,7 @@ from tests.factories import MessageFactory, ReplyDraftFactory, UserFactory, make
 from tests.smtp import SmtpCapture
 from triage.models import Analysis, AuditEvent, ReplyDraft, Ticket
 from triage.selectors import highlight_segments
-from triage.services import analysis_save, email_ingest, roles_sync
+from triage.services import analysis_save, email_ingest
 
 pytestmark = pytest.mark.django_db
 
@@ -67,11 +67,6 @@ def _triaged(
         },
     )
     return Ticket.objects.get(pk=message.ticket_id)
-
-
-@pytest.fixture
-def roles(db):
-    return roles_sync()
 
 
 @pytest.fixture

@@ -19,22 +19,12 @@ from tests.mail_files import (
 )
 from triage.attachments import content_disposition, filename_clean, inline_type
 from triage.models import Attachment
-from triage.services import email_ingest, roles_sync
+from triage.services import email_ingest
 
 pytestmark = pytest.mark.django_db
 
 PNG = png_bytes()
 BIG = b"x" * 5000
-
-
-@pytest.fixture
-def roles(db):
-    return roles_sync()
-
-
-@pytest.fixture
-def agent(roles):
-    return UserFactory(username="agent", groups=[roles["Agents"]])
 
 
 @pytest.fixture

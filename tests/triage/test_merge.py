@@ -21,21 +21,11 @@ from triage.models import (
     Ticket,
     TicketNote,
 )
-from triage.services import email_ingest, reply_create, roles_sync
+from triage.services import email_ingest, reply_create
 from triage.services.notes import note_add
 from triage.services.ticket_merge import message_split, ticket_merge
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def roles(db):
-    return roles_sync()
-
-
-@pytest.fixture
-def agent(roles):
-    return UserFactory(username="agent", groups=[roles["Agents"]])
 
 
 def ingest(body: str, subject: str, sender: str, message_id: str, **kw) -> Message:

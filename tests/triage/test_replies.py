@@ -57,28 +57,6 @@ REPLY_HEADERS = {
 
 
 @pytest.fixture
-def smtp(settings):
-    with SmtpCapture() as capture:
-        capture.configure(settings)
-        yield capture
-
-
-@pytest.fixture
-def roles(db):
-    return roles_sync()
-
-
-@pytest.fixture
-def agent(roles):
-    return UserFactory(username="agent", groups=[roles["Agents"]])
-
-
-@pytest.fixture
-def approver(roles):
-    return UserFactory(username="approver", groups=[roles["Approvers"]])
-
-
-@pytest.fixture
 def bumblebee(sample_bytes) -> ReplyDraft:
     message = email_ingest(sample_bytes("01-bumblebee.eml"), source="t").message
     return ReplyDraftFactory(

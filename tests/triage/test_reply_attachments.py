@@ -12,36 +12,17 @@ from django.urls import reverse
 
 from tests.factories import UserFactory, make_eml
 from tests.mail_files import PDF_BYTES, png_bytes
-from tests.smtp import SmtpCapture
 from triage.models import Attachment, AuditEvent, Message, ReplyDraft
 from triage.services import (
     ReplyRefused,
     email_ingest,
     reply_approve,
     reply_create,
-    roles_sync,
 )
 from triage.services.replies import reply_version
 from triage.services.reply_direct import reply_send_own
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def smtp(settings):
-    with SmtpCapture() as capture:
-        capture.configure(settings)
-        yield capture
-
-
-@pytest.fixture
-def roles(db):
-    return roles_sync()
-
-
-@pytest.fixture
-def agent(roles):
-    return UserFactory(username="agent", groups=[roles["Agents"]])
 
 
 @pytest.fixture

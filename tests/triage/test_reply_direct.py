@@ -10,36 +10,17 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from tests.factories import ReplyDraftFactory, UserFactory, make_eml
-from tests.smtp import SmtpCapture
 from triage.models import AuditEvent, Message, ReplyDraft
 from triage.services import (
     ReplyRefused,
     email_ingest,
     reply_approve,
     reply_create,
-    roles_sync,
 )
 from triage.services.replies import reply_version
 from triage.services.reply_direct import reply_send_own
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def smtp(settings):
-    with SmtpCapture() as capture:
-        capture.configure(settings)
-        yield capture
-
-
-@pytest.fixture
-def roles(db):
-    return roles_sync()
-
-
-@pytest.fixture
-def agent(roles):
-    return UserFactory(username="agent", groups=[roles["Agents"]])
 
 
 @pytest.fixture
