@@ -14,15 +14,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.text import slugify
 
 from triage import selectors
-from triage.selectors.sla import sla_overview
+from triage.selectors.overview_cache import overview_numbers
 
 WIDTH = 640
 HEIGHT = 220
@@ -144,30 +142,6 @@ def duration_label(hours: float | None) -> str:
     return f"{hours / 24:.1f} days"
 
 
-def overview_numbers() -> tuple[Any, Any, Any, Any, Any]:
-    """The charts' and the SLA block's numbers, cached briefly: a team lead's
-    refresh, or a wall screen reloading every few seconds, costs the aggregates
-    once a minute."""
-
-    def compute() -> tuple[Any, Any, Any, Any, Any]:
-        return (
-            selectors.overview_tickets_per_day(days=14),
-            selectors.overview_intent_mix(days=30),
-            selectors.overview_open_by_priority_age(),
-            selectors.overview_time_to_approval(days=30),
-            sla_overview(),  # issue 15, templates/admin/triage/_overview_sla.html
-        )
-
-    seconds = settings.TRIAGE_OVERVIEW_CACHE_SECONDS
-    if seconds <= 0:
-        return compute()
-    # Day and zone in the key: the charts are drawn in local days. The version
-    # changes with the tuple's shape (a shared cache outlives a deploy).
-    zone = timezone.get_current_timezone_name()
-    key = f"triage:overview:v2:{zone}:{timezone.localdate()}"
-    return cache.get_or_set(key, compute, seconds)
-
-
 @staff_member_required
 def overview(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("triage.view_ticket"):
@@ -220,7 +194,6 @@ def outbox(request: HttpRequest) -> HttpResponse:
     """Replies sent to customers (the demo's local outbox shows up here too)."""
     if not request.user.has_perm("triage.view_ticket"):
         raise PermissionDenied
-    from django.conf import settings
 
     folder = ""
     if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):

@@ -43,3 +43,5 @@ def test_effective_reliability_settings():
     assert {"triage.generate", "triage.rerun_steps"} <= set(app.tasks)
     assert "ops.sweep" in app.tasks
     assert conf.beat_schedule["sweep-stuck-messages"]["task"] in app.tasks
+    assert conf.beat_schedule["refresh-overview"]["task"] == "ops.overview_refresh"
+    assert "ops.overview_refresh" in app.tasks
