@@ -102,10 +102,10 @@ prod-smoke: install
 # (llama-cpp-python[server]); built from source with Debian's cmake and g++ into
 # WHEEL_CACHE the first time, installed from there afterwards. Without a compiler
 # those tests skip (and fail under CI=true).
-# Part of `make test` (issue 14): the build, measured with these flags on the
-# 2-core dev machine, took 15m45s wall while five engineers loaded it (7m08s of
-# CPU: ~4-5 min on a quiet 2-core runner), once; CI caches WHEEL_CACHE, so later
-# runs only install the cached wheel (~5 s). `make test-llama` runs just that test.
+# Part of `make test` (issue 14): the build with these flags takes 201 s on a quiet
+# 2-core machine (pip wheel --no-cache-dir; 15m45s while five test suites shared
+# it), once: later runs install the wheel from WHEEL_CACHE (or pip's own cache) in
+# ~5 s. `make test-llama` runs just that test.
 test-llama: llama-server
 	set -e; $(SERVICES_ENV); \
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -m llamacpp tests/workers/offline/test_openai_backend.py $(PYTEST_ARGS)
