@@ -34,6 +34,21 @@ def _media_root(settings, tmp_path_factory):
 
 
 @pytest.fixture
+def users(transactional_db):
+    """An agent, an approver and a team lead (a flushed database has no groups:
+    the migration made them, roles_sync restores them)."""
+    from tests.factories import UserFactory
+    from triage.services import roles_sync
+
+    groups = roles_sync()
+    return {
+        "agent": UserFactory(username="agent", groups=[groups["Agents"]]),
+        "approver": UserFactory(username="approver", groups=[groups["Approvers"]]),
+        "lead": UserFactory(username="lead", groups=[groups["Team leads"]]),
+    }
+
+
+@pytest.fixture
 def smtp_server(settings) -> Iterator[SmtpCapture]:
     """A real SMTP server; this process and the worker fixture send to it."""
     with SmtpCapture() as smtp:

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.e2e.test_dashboard_browser import login, watch
-from tests.factories import ReplyDraftFactory, TicketFactory, UserFactory, make_eml
+from tests.factories import ReplyDraftFactory, TicketFactory, make_eml
 from triage.models import (
     AuditEvent,
     Macro,
@@ -24,21 +24,11 @@ from triage.models import (
     Ticket,
     TicketNote,
 )
-from triage.services import email_ingest, roles_sync
+from triage.services import email_ingest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = REPO / "artifacts"
-
-
-@pytest.fixture
-def users(transactional_db):
-    groups = roles_sync()
-    return {
-        "agent": UserFactory(username="agent", groups=[groups["Agents"]]),
-        "approver": UserFactory(username="approver", groups=[groups["Approvers"]]),
-        "lead": UserFactory(username="lead", groups=[groups["Team leads"]]),
-    }
 
 
 def test_internal_note_mentions_a_colleague_who_sees_it(browser, live_server, users):

@@ -17,10 +17,10 @@ from email.message import EmailMessage
 import pytest
 
 from tests.conftest import REPO
-from tests.factories import ReplyDraftFactory, UserFactory, make_eml
+from tests.factories import ReplyDraftFactory, make_eml
 from tests.waiting import wait_until
 from triage.models import Analysis, Message, ReplyDraft
-from triage.services import analysis_save, email_ingest, roles_sync
+from triage.services import analysis_save, email_ingest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -118,15 +118,6 @@ BUMBLEBEE_RESULTS = {
         model="fixture:draft",
     ),
 }
-
-
-@pytest.fixture
-def users(transactional_db):
-    groups = roles_sync()  # a flushed database has no groups; the migration made them
-    return {
-        "agent": UserFactory(username="agent", groups=[groups["Agents"]]),
-        "approver": UserFactory(username="approver", groups=[groups["Approvers"]]),
-    }
 
 
 def ingest_without_triage(raw: bytes, settings) -> Message:

@@ -15,22 +15,13 @@ from django.utils import timezone
 
 from tests.conftest import REPO
 from tests.e2e.test_dashboard_browser import login, watch
-from tests.factories import TicketFactory, UserFactory, make_eml
+from tests.factories import TicketFactory, make_eml
 from triage.models import AutoAck, Ticket
-from triage.services import email_ingest, roles_sync
+from triage.services import email_ingest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = REPO / "artifacts"
-
-
-@pytest.fixture
-def users(transactional_db):
-    groups = roles_sync()
-    return {
-        "agent": UserFactory(username="agent", groups=[groups["Agents"]]),
-        "approver": UserFactory(username="approver", groups=[groups["Approvers"]]),
-    }
 
 
 def test_agent_filters_breached_tickets_and_sees_the_sla_overview(
