@@ -679,7 +679,10 @@ class TicketAdmin(admin.ModelAdmin):
         self._run(
             request,
             lambda: services.reply_edit(
-                draft_id=draft_id, user=request.user, **form.cleaned_data
+                draft_id=draft_id,
+                user=request.user,
+                attachments=request.FILES.getlist("attachments"),
+                **form.cleaned_data,
             ),
             "Draft saved.",
         )

@@ -18,6 +18,7 @@ from triage.services import (
     email_ingest,
     reply_approve,
     reply_create,
+    reply_edit,
 )
 from triage.services.replies import reply_version
 from triage.services.reply_direct import reply_send_own
@@ -176,3 +177,50 @@ def test_the_reply_form_uploads_files_as_multipart(
     assert response.status_code == 302
     [mail] = smtp.received
     assert parts(mail) == [("a.pdf", "application/pdf", PDF_BYTES)]
+
+
+def test_files_added_while_editing_a_draft_go_out_and_need_a_fresh_approval(
+    client, agent, approver, ticket, smtp, settings, django_capture_on_commit_callbacks
+):
+    settings.TRIAGE_REPLY_ATTACHMENTS_MAX_COUNT = 2
+    draft = reply_create(
+        ticket_id=ticket.pk,
+        user=agent,
+        text="The label is attached.",
+        attachments=[upload("label.pdf", PDF_BYTES, "application/pdf")],
+    )
+    seen = reply_version(draft)
+    # Through the draft's own form, as an agent edits it on the ticket page.
+    client.force_login(agent)
+    page = client.get(reverse("admin:triage_ticket_change", args=[ticket.pk]))
+    assert f'id="draft-{draft.pk}-attachments"'.encode() in page.content
+    png = png_bytes()
+    response = client.post(
+        reverse("admin:triage_ticket_draft_action", args=[ticket.pk, draft.pk, "edit"]),
+        {
+            "text": "The label is attached.",
+            "attachments": [upload("photo.png", png, "image/png")],
+        },
+    )
+    assert response.status_code == 302
+    assert Attachment.objects.filter(draft=draft).count() == 2
+    # A third file passes the count cap: refused, nothing stored.
+    with pytest.raises(ReplyRefused, match="At most 2 files"):
+        reply_edit(
+            draft_id=draft.pk,
+            user=agent,
+            text="The label is attached.",
+            attachments=[upload("more.txt", b"x", "text/plain")],
+        )
+    assert Attachment.objects.filter(draft=draft).count() == 2
+    # What the approver read before the file was added is not what goes out.
+    draft.refresh_from_db()
+    with pytest.raises(ReplyRefused):
+        reply_approve(draft_id=draft.pk, user=approver, version=seen)
+    with django_capture_on_commit_callbacks(execute=True):
+        reply_approve(draft_id=draft.pk, user=approver, version=reply_version(draft))
+    [mail] = smtp.received
+    assert parts(mail) == [
+        ("label.pdf", "application/pdf", PDF_BYTES),
+        ("photo.png", "image/png", png),
+    ]

@@ -51,7 +51,13 @@ def api_ticket_detail() -> QuerySet[Ticket]:
                 .order_by("received_at", "pk")
                 .prefetch_related("analyses"),
             ),
-            Prefetch("drafts", queryset=ReplyDraft.objects.order_by("created_at")),
+            Prefetch(
+                "drafts",
+                # Their files are part of the version an approver approves.
+                queryset=ReplyDraft.objects.order_by("created_at").prefetch_related(
+                    "attachments"
+                ),
+            ),
             Prefetch(
                 "audit_events",
                 queryset=AuditEvent.objects.select_related("actor"),

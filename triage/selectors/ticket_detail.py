@@ -235,6 +235,8 @@ def ticket_drafts(ticket: Ticket, user: Any) -> list[DraftView]:
             "author", "approved_by", "in_reply_to_message", "sent_message"
         )
         .defer("in_reply_to_message__raw", "sent_message__raw")
+        # The files are part of the version an approver approves (reply_version).
+        .prefetch_related("attachments")
         .order_by("-created_at", "-pk")
     )
     for draft in drafts:

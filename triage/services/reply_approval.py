@@ -76,9 +76,15 @@ def reply_create(
 
 
 def reply_edit(
-    *, draft_id: int, user: User, text: str, text_customer_language: str = ""
+    *,
+    draft_id: int,
+    user: User,
+    text: str,
+    text_customer_language: str = "",
+    attachments: Sequence[Upload] = (),
 ) -> ReplyDraft:
-    """Save an agent's edit. A rejected draft goes back to `drafted` for review.
+    """Save an agent's edit (and files added to it). A rejected draft goes back
+    to `drafted` for review.
 
     Setting `author` also tells a re-run triage not to overwrite this draft.
     """
@@ -99,7 +105,11 @@ def reply_edit(
             )
             if getattr(draft, name) != value
         ]
-        if not changed and draft.status == ReplyDraft.Status.DRAFTED:
+        if (
+            not changed
+            and not attachments
+            and draft.status == ReplyDraft.Status.DRAFTED
+        ):
             return draft
         previous = {name: getattr(draft, name) for name in changed}
         previous_status = draft.status
@@ -109,6 +119,7 @@ def reply_edit(
         draft.status = ReplyDraft.Status.DRAFTED
         draft.rejected_reason = ""
         draft.save()
+        reply_attachments_store(draft=draft, user=user, files=attachments)
         ticket_list_fields_refresh([draft.ticket_id])
         _audit(
             draft.ticket,
@@ -224,6 +235,11 @@ def reply_version(draft: ReplyDraft) -> str:
     if draft.cc:
         # Who else receives it is part of what the approver approves.
         payload += f"\x00cc:{draft.cc}"
+    if draft.pk:
+        # So are the files, which an agent may add after the approver looked.
+        files = sorted(a.sha256 for a in draft.attachments.all())
+        if files:
+            payload += "\x00files:" + ",".join(files)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

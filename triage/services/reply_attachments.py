@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from django.conf import settings
+from django.db.models import Count, Sum
 from django.template.defaultfilters import filesizeformat
 
 from triage.attachments import content_type_clean, filename_clean
@@ -30,16 +31,19 @@ class Upload(Protocol):
     def read(self, size: int = ...) -> bytes: ...
 
 
-def reply_attachments_check(files: Sequence[Upload]) -> None:
-    """Refuse too many or too large files before anything is written."""
+def reply_attachments_check(
+    files: Sequence[Upload], *, kept_count: int = 0, kept_bytes: int = 0
+) -> None:
+    """Refuse too many or too large files before anything is written; `kept_*`:
+    what the draft already carries (files added while editing it)."""
     max_count = settings.TRIAGE_REPLY_ATTACHMENTS_MAX_COUNT
     max_bytes = settings.TRIAGE_REPLY_ATTACHMENTS_MAX_BYTES
-    if len(files) > max_count:
+    if kept_count + len(files) > max_count:
         raise ReplyRefused(
             f"At most {max_count} files can be attached to one reply "
-            f"({len(files)} chosen)."
+            f"({kept_count + len(files)} with these)."
         )
-    total = sum(f.size or 0 for f in files)
+    total = kept_bytes + sum(f.size or 0 for f in files)
     if total > max_bytes:
         raise ReplyRefused(
             f"The attachments add up to {filesizeformat(total)}; a reply may "
@@ -60,8 +64,12 @@ def reply_attachments_store(
     """
     if not files:
         return []
-    reply_attachments_check(files)
-    budget = settings.TRIAGE_REPLY_ATTACHMENTS_MAX_BYTES
+    kept = Attachment.objects.filter(draft=draft).aggregate(
+        n=Count("pk"), b=Sum("size")
+    )
+    kept_count, kept_bytes = kept["n"], kept["b"] or 0
+    reply_attachments_check(files, kept_count=kept_count, kept_bytes=kept_bytes)
+    budget = settings.TRIAGE_REPLY_ATTACHMENTS_MAX_BYTES - kept_bytes
     stored = []
     for index, upload in enumerate(files, start=1):
         payload = upload.read(budget + 1)
