@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_dashboard_browser import ARTIFACTS, login, users  # noqa: F401
+from tests.e2e.test_dashboard_browser import ARTIFACTS, login
 from triage.model_profiles import resolve_models
 from triage.models import Analysis, Ticket
 from triage.services import email_ingest
@@ -37,7 +37,7 @@ def german(sample_bytes, settings, eager_tasks, tmp_path) -> Ticket:
     return ticket
 
 
-def test_the_german_ticket_says_not_analysed(browser, live_server, users, german):  # noqa: F811
+def test_the_german_ticket_says_not_analysed(browser, live_server, users, german):
     ARTIFACTS.mkdir(exist_ok=True)
     page = login(browser, live_server, "agent")
     page.goto(f"{live_server.url}/admin/triage/ticket/")
