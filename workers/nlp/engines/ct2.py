@@ -246,12 +246,10 @@ def _open(kind: str, directory: Path, where: str, compute_type: str) -> Any:
     )
 
 
-class CT2Causal:
-    """A decoder-only model (SmolLM2, GPT-2) through ``ctranslate2.Generator``.
+class _CT2Model:
+    """A converted model opened on a device, with its tokenizer and revision."""
 
-    Greedy decoding like the transformers path; ``stop(text)`` is asked after each
-    token of a row (the generated text so far) and ends that row when true.
-    """
+    KIND: str  # the ctranslate2 class: "Generator" or "Translator"
 
     def __init__(
         self,
@@ -263,11 +261,19 @@ class CT2Causal:
         self.directory = Path(directory)
         self.device = where or device()
         self.compute_type = compute_type or default_quantization(self.device)
-        self.generator = _open(
-            "Generator", self.directory, self.device, self.compute_type
-        )
+        self.engine = _open(self.KIND, self.directory, self.device, self.compute_type)
         self.tokenizer = _load_tokenizer(self.directory)
         self.revision = revision_of(self.directory)
+
+
+class CT2Causal(_CT2Model):
+    """A decoder-only model (SmolLM2, GPT-2) through ``ctranslate2.Generator``.
+
+    Greedy decoding like the transformers path; ``stop(text)`` is asked after each
+    token of a row (the generated text so far) and ends that row when true.
+    """
+
+    KIND = "Generator"
 
     def generate_prompts(
         self,
@@ -295,7 +301,7 @@ class CT2Causal:
                 row.append(step.token_id)
                 return stop(tokenizer.decode(row, skip_special_tokens=True))
 
-        results = self.generator.generate_batch(
+        results = self.engine.generate_batch(
             tokens,
             max_length=max_new_tokens,
             sampling_topk=1,
@@ -334,25 +340,11 @@ class CT2Causal:
         )
 
 
-class CT2Seq2Seq:
+class CT2Seq2Seq(_CT2Model):
     """An encoder-decoder model (BART summaries, Marian translation) through
     ``ctranslate2.Translator``; greedy or beam search on token strings."""
 
-    def __init__(
-        self,
-        directory: str | Path,
-        *,
-        where: str | None = None,
-        compute_type: str | None = None,
-    ) -> None:
-        self.directory = Path(directory)
-        self.device = where or device()
-        self.compute_type = compute_type or default_quantization(self.device)
-        self.translator = _open(
-            "Translator", self.directory, self.device, self.compute_type
-        )
-        self.tokenizer = _load_tokenizer(self.directory)
-        self.revision = revision_of(self.directory)
+    KIND = "Translator"
 
     def __call__(
         self,
@@ -370,7 +362,7 @@ class CT2Seq2Seq:
             )
             for text in texts
         ]
-        results = self.translator.translate_batch(
+        results = self.engine.translate_batch(
             sources,
             beam_size=beam_size,
             max_decoding_length=max_new_tokens,

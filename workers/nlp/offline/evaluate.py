@@ -61,27 +61,7 @@ def email_metrics(
     probabilities."""
     index = {label: i for i, label in enumerate(labels)}
     pred = [labels[max(range(len(r)), key=r.__getitem__)] for r in probs]
-    confusion = [[0] * len(labels) for _ in labels]
-    for g, p in zip(gold, pred, strict=True):
-        confusion[index[g]][index[p]] += 1
-    per_class = {}
-    f1s = []
-    for i, label in enumerate(labels):
-        tp = confusion[i][i]
-        support = sum(confusion[i])
-        predicted = sum(row[i] for row in confusion)
-        precision = tp / predicted if predicted else 0.0
-        recall = tp / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
-        per_class[label] = {
-            "precision": round(precision, 4),
-            "recall": round(recall, 4),
-            "f1": round(f1, 4),
-            "support": support,
-        }
-        if support:
-            f1s.append(f1)
-    correct = sum(confusion[i][i] for i in range(len(labels)))
+    confusion, per_class, correct, f1s = _classification(labels, gold, pred)
     return {
         "accuracy": round(correct / len(gold), 4) if gold else None,
         "macro_f1": round(sum(f1s) / len(f1s), 4) if f1s else None,
@@ -137,11 +117,27 @@ def evaluate(head: Head, x: torch.Tensor, gold: Sequence[str]) -> dict[str, Any]
     """Accuracy, confusion matrix (rows gold, columns predicted), per-class P/R/F1."""
     labels = list(head.labels)
     pred = [labels[i] for i in head.predict_proba(x).argmax(-1).tolist()]
+    confusion, per_class, correct, _ = _classification(labels, gold, pred)
+    return {
+        "accuracy": round(correct / len(gold), 4) if gold else None,
+        "n": len(gold),
+        "labels": labels,
+        "confusion": confusion,
+        "per_class": per_class,
+    }
+
+
+def _classification(
+    labels: Sequence[str], gold: Sequence[str], pred: Sequence[str]
+) -> tuple[list[list[int]], dict[str, dict[str, Any]], int, list[float]]:
+    """Confusion matrix (rows gold, columns predicted), per-class P/R/F1, the
+    number right, and the unrounded F1 of each class that occurs (macro-F1)."""
     index = {label: i for i, label in enumerate(labels)}
     confusion = [[0] * len(labels) for _ in labels]
     for g, p in zip(gold, pred, strict=True):
         confusion[index[g]][index[p]] += 1
     per_class = {}
+    f1s = []
     for i, label in enumerate(labels):
         tp = confusion[i][i]
         support = sum(confusion[i])
@@ -155,14 +151,10 @@ def evaluate(head: Head, x: torch.Tensor, gold: Sequence[str]) -> dict[str, Any]
             "f1": round(f1, 4),
             "support": support,
         }
+        if support:
+            f1s.append(f1)
     correct = sum(confusion[i][i] for i in range(len(labels)))
-    return {
-        "accuracy": round(correct / len(gold), 4) if gold else None,
-        "n": len(gold),
-        "labels": labels,
-        "confusion": confusion,
-        "per_class": per_class,
-    }
+    return confusion, per_class, correct, f1s
 
 
 def format_confusion(metrics: dict[str, Any]) -> str:
