@@ -10,7 +10,6 @@ worker died is never retried (a receipt at most once, never twice).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,7 +24,7 @@ from django.utils import timezone
 
 from triage.models import AuditEvent, AutoAck, Message, Ticket
 from triage.services.autoack_rules import autoack_refusal
-from triage.services.reply_common import ReplyRefused
+from triage.services.reply_common import ReplyRefused, outbound_message_record
 from triage.services.reply_composition import (
     _address_check,
     _header_check,
@@ -192,27 +191,19 @@ def _record(outgoing: OutgoingAck) -> None:
             .select_related("ticket")
             .get(pk=outgoing.ack_id)
         )
-        sent, _ = Message.objects.get_or_create(
-            direction=Message.Direction.OUTBOUND,
+        sent = outbound_message_record(
+            ticket=ack.ticket,
+            source="autoack",
             message_id=outgoing.message_id,
-            defaults={
-                "ticket": ack.ticket,
-                "source": "autoack",
-                "in_reply_to": outgoing.in_reply_to,
-                "references": outgoing.references,
-                "from_address": parseaddr(email.from_email)[1],
-                "from_name": parseaddr(email.from_email)[0],
-                "to": ", ".join(email.to),
-                "subject": email.subject,
-                "sent_at": now,
-                "received_at": now,
-                "text_body": email.body,
-                "raw": raw,
-                "raw_size": len(raw),
-                "raw_sha256": hashlib.sha256(raw).hexdigest(),
-                # Our own mail: nothing to triage, and no sweeper picks it up.
-                "triage_status": Message.TriageStatus.TRIAGED,
-            },
+            raw=raw,
+            sent_at=now,
+            in_reply_to=outgoing.in_reply_to,
+            references=outgoing.references,
+            from_address=parseaddr(email.from_email)[1],
+            from_name=parseaddr(email.from_email)[0],
+            to=", ".join(email.to),
+            subject=email.subject,
+            text_body=email.body,
         )
         ack.status = AutoAck.Status.SENT
         ack.sent_at = now

@@ -3,6 +3,7 @@ limits, outcomes and the small helpers (locking, audit)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
@@ -11,7 +12,7 @@ from typing import Any, TypeAlias
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from triage.models import AuditEvent, ReplyDraft, Ticket
+from triage.models import AuditEvent, Message, ReplyDraft, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -106,3 +107,32 @@ def _audit(ticket: Ticket, actor: Any, action: str, **detail: Any) -> None:
         action=action,
         detail=detail,
     )
+
+
+def outbound_message_record(
+    *,
+    ticket: Ticket,
+    source: str,
+    message_id: str,
+    raw: bytes,
+    sent_at: Any,
+    **fields: Any,
+) -> Message:
+    """Our own sent mail stored once by its Message-ID (a retried task finds it):
+    never triaged, so no sweeper picks it up. `fields`: from, to, subject, body..."""
+    sent, _ = Message.objects.get_or_create(
+        direction=Message.Direction.OUTBOUND,
+        message_id=message_id,
+        defaults={
+            "ticket": ticket,
+            "source": source,
+            "sent_at": sent_at,
+            "received_at": sent_at,
+            "raw": raw,
+            "raw_size": len(raw),
+            "raw_sha256": hashlib.sha256(raw).hexdigest(),
+            "triage_status": Message.TriageStatus.TRIAGED,
+            **fields,
+        },
+    )
+    return sent

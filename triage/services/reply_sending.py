@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from email.utils import parseaddr
@@ -14,7 +13,7 @@ from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 
 from triage import queue
-from triage.models import Attachment, Message, ReplyDraft, Ticket
+from triage.models import Attachment, ReplyDraft, Ticket
 from triage.services.denorm import ticket_list_fields_refresh
 from triage.services.outgoing_webhooks import webhook_emit
 from triage.services.reply_common import (
@@ -22,6 +21,7 @@ from triage.services.reply_common import (
     ReplyRefused,
     SendOutcome,
     _audit,
+    outbound_message_record,
 )
 from triage.services.reply_composition import _email, reply_compose, reply_message_id
 from triage.services.sla import sla_first_response
@@ -208,28 +208,20 @@ def _send_record_once(outgoing: OutgoingReply) -> None:
                 draft.pk,
                 draft.status,
             )
-        sent, _ = Message.objects.get_or_create(
-            direction=Message.Direction.OUTBOUND,
+        sent = outbound_message_record(
+            ticket=draft.ticket,
+            source="smtp",
             message_id=outgoing.message_id,
-            defaults={
-                "ticket": draft.ticket,
-                "source": "smtp",
-                "in_reply_to": outgoing.in_reply_to,
-                "references": " ".join(outgoing.references),
-                "from_address": parseaddr(outgoing.from_email)[1],
-                "from_name": parseaddr(outgoing.from_email)[0],
-                "to": outgoing.to,
-                "cc": ", ".join(outgoing.cc),
-                "subject": outgoing.subject,
-                "sent_at": now,
-                "received_at": now,
-                "text_body": outgoing.body,
-                "raw": raw,
-                "raw_size": len(raw),
-                "raw_sha256": hashlib.sha256(raw).hexdigest(),
-                # Nothing to triage in our own mail; keeps sweepers away from it.
-                "triage_status": Message.TriageStatus.TRIAGED,
-            },
+            raw=raw,
+            sent_at=now,
+            in_reply_to=outgoing.in_reply_to,
+            references=" ".join(outgoing.references),
+            from_address=parseaddr(outgoing.from_email)[1],
+            from_name=parseaddr(outgoing.from_email)[0],
+            to=outgoing.to,
+            cc=", ".join(outgoing.cc),
+            subject=outgoing.subject,
+            text_body=outgoing.body,
         )
         # The agent's files now belong to the mail they went out with.
         Attachment.objects.filter(draft=draft, message__isnull=True).update(
