@@ -44,6 +44,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--heads-dir", type=Path, default=None)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument(
+        "--engine",
+        default="smollm2",
+        choices=("smollm2", "smollm2-ct2"),
+        help="the draft's engine: transformers (smollm2) or CTranslate2",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     return parser.parse_args()
 
@@ -79,6 +85,14 @@ def heads_available(heads_dir: Path) -> bool:
     return all(head_path(heads_dir, task).exists() for task in ("sentiment", "intent"))
 
 
+def model_sentence(text: str) -> str:
+    """The model's sentence in a draft: the one after the template's thanks (see
+    workers/nlp/offline/template.py's compose)."""
+    body = text.split("\n\n")[1] if text.count("\n\n") >= 2 else ""
+    _, _, rest = body.partition("Example Shop. ")
+    return rest.split(" We have noted")[0].split(" We are checking")[0]
+
+
 def main() -> int:
     args = parse_args()
     from triage.model_profiles import resolve_models
@@ -95,6 +109,7 @@ def main() -> int:
     models = resolve_models(
         "offline", tiny_dir=Path(tempfile.mkdtemp()), heads_dir=heads_dir
     )
+    models["draft"] = f"offline:{args.engine}"
     config = PipelineConfig(
         models=models,
         shop_name="Example Shop",
@@ -116,6 +131,9 @@ def main() -> int:
                 "email": name,
                 "language": (outcome["language"]["result"] or {}).get("language"),
                 "backend": result.get("backend"),
+                "sentence": model_sentence(result.get("text") or "")
+                if result.get("backend") == "smollm2"
+                else None,
                 "error": draft["error"],
             }
         )
@@ -133,13 +151,17 @@ def main() -> int:
         ),
         "errors": sum(1 for r in rows if r["error"]),
         "draft_model": outcomes[0]["draft"]["model"] if outcomes else None,
+        "engine": args.engine,
         "wall_s": round(wall, 1),
         "per_email": rows,
         "python": platform.python_version(),
         "cpus": len(os.sched_getaffinity(0)),
     }
     for row in rows:
-        print(f"{row['email']:<32} {row['language'] or '-':<3} {row['backend']}")
+        print(
+            f"{row['email']:<32} {row['language'] or '-':<3} {row['backend'] or '-':<9} "
+            f"{row['sentence'] or ''}"
+        )
     print(
         f"model-written drafts: {len(model)}/{len(rows)} "
         f"({figures['model_share']:.0%}); English mail: "

@@ -23,10 +23,13 @@ def length_buckets(
     max_rows: int,
     max_tokens: int = BUCKET_TOKENS,
     max_padding: float = MAX_PADDING,
+    max_spread: int | None = None,
 ) -> list[list[int]]:
     """Indices of ``lengths`` sorted by length and cut into buckets: at most
-    ``max_rows`` rows, ``max_tokens`` padded tokens, and a share of padding of at
-    most ``max_padding`` (a row that would push it over starts a new bucket)."""
+    ``max_rows`` rows, ``max_tokens`` padded tokens, a share of padding of at
+    most ``max_padding`` and, when given, at most ``max_spread`` tokens between a
+    bucket's shortest and longest row (a row that would push any of them over
+    starts a new bucket)."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     buckets: list[list[int]] = []
     current: list[int] = []
@@ -38,7 +41,13 @@ def length_buckets(
             rows = len(current) + 1
             padded = rows * length
             padding = 1.0 - (real + length) / padded
-            if rows > max_rows or padded > max_tokens or padding > max_padding:
+            spread = length - max(1, lengths[current[0]])
+            if (
+                rows > max_rows
+                or padded > max_tokens
+                or padding > max_padding
+                or (max_spread is not None and spread > max_spread)
+            ):
                 buckets.append(current)
                 current, real = [], 0
         current.append(i)

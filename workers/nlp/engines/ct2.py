@@ -19,12 +19,15 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from workers.nlp.buckets import length_buckets
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,10 @@ COMPUTE_TYPES = (
 COMPUTE_ENV = "TRIAGE_CT2_COMPUTE_TYPE"
 DEVICE_ENV = "TRIAGE_DEVICE"
 THREADS_ENV = "TRIAGE_TORCH_THREADS"
+# Rows per generate_batch call, and the most tokens a call's prompts may differ by
+# (each token of difference costs the whole call one decoding step).
+BATCH_ROWS = 16
+MAX_SPREAD = 8
 # Serialises conversions within a process; across processes the temp dir + rename
 # keeps a half-written model from ever being read.
 _convert_lock = threading.Lock()
@@ -284,6 +291,11 @@ class CT2Causal(_CT2Model):
         stop: Callable[[str], bool] | None = None,
         max_batch_size: int = 0,
     ) -> list[str]:
+        """Greedy continuations of ``prompts``, in order. Prompts of (nearly) the
+        same token count share a call: CTranslate2 reads the prompt tokens past
+        the shortest row's one step at a time, so a batch of mixed lengths pays a
+        decoding step per token of difference (measured: 8 prompts of 100-170
+        tokens took 3.5x their time one by one)."""
         tokenizer = self.tokenizer
         tokens = [
             tokenizer.convert_ids_to_tokens(
@@ -291,7 +303,30 @@ class CT2Causal(_CT2Model):
             )
             for prompt in prompts
         ]
-        generated: list[list[int]] = [[] for _ in prompts]
+        texts = [""] * len(tokens)
+        for rows in length_buckets(
+            [len(t) for t in tokens],
+            max_rows=max_batch_size or BATCH_ROWS,
+            max_tokens=sys.maxsize,
+            max_padding=1.0,
+            max_spread=MAX_SPREAD,
+        ):
+            written = self._generate(
+                [tokens[r] for r in rows], max_new_tokens, repetition_penalty, stop
+            )
+            for r, text in zip(rows, written, strict=True):
+                texts[r] = text
+        return texts
+
+    def _generate(
+        self,
+        tokens: list[list[str]],
+        max_new_tokens: int,
+        repetition_penalty: float,
+        stop: Callable[[str], bool] | None,
+    ) -> list[str]:
+        tokenizer = self.tokenizer
+        generated: list[list[int]] = [[] for _ in tokens]
         callback = None
         if stop is not None:
             # batch_id is the row's index in the submitted batch; CTranslate2 ends a
@@ -308,7 +343,6 @@ class CT2Causal(_CT2Model):
             beam_size=1,
             repetition_penalty=repetition_penalty,
             include_prompt_in_result=False,
-            max_batch_size=max_batch_size,
             callback=callback,
         )
         texts = []
@@ -324,12 +358,15 @@ class CT2Causal(_CT2Model):
         max_new_tokens: int,
         repetition_penalty: float = 1.0,
         stop: Callable[[str], bool] | None = None,
+        reply_start: str = "",
     ) -> list[str]:
-        """Chat messages -> the assistant's reply, through the tokenizer's template."""
+        """Chat messages -> the assistant's reply, through the tokenizer's template
+        (``reply_start``: the reply's first words, given; not returned)."""
         prompts = [
             self.tokenizer.apply_chat_template(
                 list(messages), add_generation_prompt=True, tokenize=False
             )
+            + reply_start
             for messages in conversations
         ]
         return self.generate_prompts(

@@ -9,6 +9,8 @@ transformers: mean pooling over the attention mask, then L2 normalisation.
 from __future__ import annotations
 
 import importlib.metadata
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +28,8 @@ MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_SEQ_LENGTH = 256
 # The last layer's mean: the sentence embedding the model was trained to produce.
 SENTENCE_LAYERS: tuple[int, ...] = (-1,)
+# Texts whose pooled layers are kept: (6 + 1) x 384 floats, ~11 KB each.
+MEMO_TEXTS = 4096
 
 
 class EmbeddingsUnavailable(RuntimeError):
@@ -74,6 +78,9 @@ class MiniLMEncoder:
         self._model = model
         self._tokenizer = tokenizer
         self._device = device
+        self._layers = int(model.config.num_hidden_layers)
+        self._memo: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._memo_lock = threading.Lock()
 
     def encode(
         self,
@@ -88,13 +95,50 @@ class MiniLMEncoder:
 
         The default is the sentence embedding sentence-transformers computes.
         ``on_batch(n)`` is called after each batch (progress bars).
+
+        Four offline steps (sentiment, intent, answer, summary) embed the same
+        sentences of an email; each text's pooled layers are kept (the last
+        ``MEMO_TEXTS`` texts), so the model reads a sentence once, not four times.
         """
         import torch
 
         out = torch.empty((len(texts), self.dimension * len(layers)))
         if not texts:
             return out
-        want_all = layers != SENTENCE_LAYERS
+        with self._memo_lock:
+            known = {t: self._memo[t] for t in texts if t in self._memo}
+            for text in known:
+                self._memo.move_to_end(text)
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if on_batch is not None and known:
+            on_batch(sum(1 for t in texts if t in known))
+        fresh = self._pooled_layers(missing, on_batch) if missing else {}
+        rows = [self._layer_row(layer) for layer in layers]
+        for i, text in enumerate(texts):
+            pooled = known.get(text)
+            if pooled is None:
+                pooled = fresh[text]
+            out[i] = pooled[rows].reshape(-1)
+        with self._memo_lock:
+            for text, pooled in fresh.items():
+                self._memo[text] = pooled
+            while len(self._memo) > MEMO_TEXTS:
+                self._memo.popitem(last=False)
+        return out
+
+    def _layer_row(self, layer: int) -> int:
+        count = self._layers + 1  # hidden states: embeddings, then each layer
+        if not -count <= layer < count:
+            raise IndexError(f"layer {layer} of a {self._layers}-layer model")
+        return layer % count
+
+    def _pooled_layers(
+        self, texts: list[str], on_batch: Callable[[int], None] | None
+    ) -> dict[str, torch.Tensor]:
+        """text -> (layers + 1, dimension): every hidden state's masked mean."""
+        import torch
+
+        pooled: dict[str, torch.Tensor] = {}
         # Tokenised once, unpadded; then sorted by token count and cut into buckets
         # whose padding is capped (see length_buckets), so a batch of sentences
         # costs about what its real tokens cost, never rows x the longest text.
@@ -108,19 +152,16 @@ class MiniLMEncoder:
                 batch = self._tokenizer.pad(
                     {"input_ids": [encoded[i] for i in rows]}, return_tensors="pt"
                 ).to(self._device)
-                output = self._model(**batch, output_hidden_states=want_all)
-                hidden = (
-                    output.hidden_states if want_all else (output.last_hidden_state,)
-                )
+                output = self._model(**batch, output_hidden_states=True)
                 mask = batch["attention_mask"].unsqueeze(-1).float()
-                pooled = [
-                    _mean_pool(hidden[layer if want_all else 0].float(), mask)
-                    for layer in layers
-                ]
-                out[torch.tensor(rows)] = torch.cat(pooled, dim=-1).cpu()
+                stacked = torch.stack(
+                    [_mean_pool(h.float(), mask) for h in output.hidden_states], dim=1
+                ).cpu()
+                for position, i in enumerate(rows):
+                    pooled[texts[i]] = stacked[position]
                 if on_batch is not None:
                     on_batch(len(rows))
-        return out
+        return pooled
 
 
 def _mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from workers.nlp.buckets import length_buckets
 from workers.nlp.offline.heads import REPO
 
 if TYPE_CHECKING:
@@ -40,10 +41,18 @@ CACHE_ENV = "TRIAGE_SMOLLM2_DIR"
 MARKER = "triage_smollm2.json"
 
 
-# The generated part: one sentence of at most this many characters. Asked for two,
-# the model's second sentence is where it starts retelling the story as the
-# customer ("I was sent ...") or deciding outcomes.
+# The generated part: one sentence. The reply is started for the model with the
+# apology's opening (draft.py), so its first sentence is the one we keep; asked for
+# more, its later sentences are where it retells the story as the customer ("I
+# was sent ...") or decides outcomes.
 MAX_GENERATED_SENTENCES = 1
+
+
+# Prompts per generate() call: similar token counts together. On a CPU the prompt's
+# forward pass is compute-bound (a batch of 8 costs 8 prompts' time), so what
+# batching buys is the decoding steps, shared by the rows; padding is pure loss.
+BATCH_ROWS = 16
+BATCH_PADDING = 0.15
 
 
 def smollm2_gguf() -> Path | None:
@@ -139,8 +148,24 @@ class Generates(Protocol):
     ) -> list[str]: ...
 
 
+class ContinuesReply(Generates, Protocol):
+    """A local engine that can be given the first words of its reply."""
+
+    def generate(
+        self,
+        conversations: list[list[dict[str, str]]],
+        *,
+        max_new_tokens: int,
+        reply_start: str = "",
+    ) -> list[str]: ...
+
+
 class SmolLM2:
     """The converted model, batch generation with left padding, greedy."""
+
+    # draft.py may start the reply (the text after the chat template's assistant
+    # header) and have the model go on from there.
+    continues_reply = True
 
     def __init__(self, gguf: Path, cache_dir: Path | None = None) -> None:
         from transformers import AutoModelForCausalLM
@@ -158,45 +183,66 @@ class SmolLM2:
         self.revision = json.loads((directory / MARKER).read_text())["sha256"][:12]
 
     def generate(
-        self, conversations: list[list[dict[str, str]]], *, max_new_tokens: int
+        self,
+        conversations: list[list[dict[str, str]]],
+        *,
+        max_new_tokens: int,
+        reply_start: str = "",
     ) -> list[str]:
+        """The reply to each conversation, ``reply_start`` included; rows of
+        similar token counts share a call (padding capped), order kept."""
         import torch
 
-        prompts = [
-            self._tokenizer.apply_chat_template(
-                messages, add_generation_prompt=True, tokenize=False
-            )
+        tokenizer = self._tokenizer
+        encoded = [
+            tokenizer(
+                tokenizer.apply_chat_template(
+                    messages, add_generation_prompt=True, tokenize=False
+                )
+                + reply_start,
+                add_special_tokens=False,
+            )["input_ids"]
             for messages in conversations
         ]
-        batch = self._tokenizer(
-            prompts, return_tensors="pt", padding=True, add_special_tokens=False
-        ).to(self._device)
-        width = batch["input_ids"].shape[1]
-        with torch.inference_mode():
-            output = self._model.generate(
-                **batch,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                repetition_penalty=1.1,
-                pad_token_id=self._tokenizer.pad_token_id,
-                stopping_criteria=[_SentencesDone(self._tokenizer, width)],
-            )
-        return [
-            self._tokenizer.decode(row[width:], skip_special_tokens=True)
-            for row in output
-        ]
+        out = [""] * len(encoded)
+        for rows in length_buckets(
+            [len(ids) for ids in encoded],
+            max_rows=BATCH_ROWS,
+            max_tokens=BATCH_ROWS * max(map(len, encoded), default=1),
+            max_padding=BATCH_PADDING,
+        ):
+            batch = tokenizer.pad(
+                {"input_ids": [encoded[r] for r in rows]}, return_tensors="pt"
+            ).to(self._device)
+            width = batch["input_ids"].shape[1]
+            with torch.inference_mode():
+                output = self._model.generate(
+                    **batch,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    repetition_penalty=1.1,
+                    pad_token_id=tokenizer.pad_token_id,
+                    stopping_criteria=[_SentencesDone(tokenizer, width)],
+                )
+            for r, row in zip(rows, output, strict=True):
+                out[r] = reply_start + tokenizer.decode(
+                    row[width:], skip_special_tokens=True
+                )
+        return out
 
 
 def sentences_done(text: str) -> bool:
-    """One sentence more than we keep has been written (a spare, should the first
-    fail the checks): the rest would be discarded anyway."""
-    return len(re.findall(r"[.!?](?:\s|$)", text)) > MAX_GENERATED_SENTENCES
+    """The sentences we keep have been written: the rest would be discarded
+    anyway, and on a CPU every token costs a decoding step."""
+    return len(re.findall(r"[.!?](?:\s|$)", text)) >= MAX_GENERATED_SENTENCES
 
 
 class SmolLM2CT2:
     """The same converted SmolLM2 through CTranslate2 (int8 on CPU, int8_float16
     on a GPU): same chat template, greedy, same repetition penalty and stop rule as
     :class:`SmolLM2`, which stays the reference."""
+
+    continues_reply = True
 
     def __init__(self, gguf: Path, cache_dir: Path | None = None) -> None:
         from workers.nlp.engines import ct2
@@ -211,20 +257,25 @@ class SmolLM2CT2:
         )
 
     def generate(
-        self, conversations: list[list[dict[str, str]]], *, max_new_tokens: int
+        self,
+        conversations: list[list[dict[str, str]]],
+        *,
+        max_new_tokens: int,
+        reply_start: str = "",
     ) -> list[str]:
-        return self._lm.generate(
+        texts = self._lm.generate(
             conversations,
             max_new_tokens=max_new_tokens,
             repetition_penalty=1.1,
             stop=sentences_done,
+            reply_start=reply_start,
         )
+        return [reply_start + text for text in texts]
 
 
 class _SentencesDone:
-    """Stop a row after one sentence more than we keep (a spare, should the first
-    fail the checks): the rest is discarded anyway, and on a CPU every token costs
-    ~0.1 s."""
+    """Stop a row once the sentences we keep are written: the rest is discarded
+    anyway, and on a CPU every token costs a decoding step."""
 
     def __init__(self, tokenizer: Any, prompt_width: int) -> None:
         self._tokenizer = tokenizer
