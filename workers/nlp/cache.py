@@ -7,10 +7,12 @@ for the encoder it sits on.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any, TypeVar
 
 logger = logging.getLogger(__name__)
@@ -49,3 +51,33 @@ def clear_cache() -> None:
     """Forget loaded models (tests; freeing memory after a model switch)."""
     with _lock:
         _loaded.clear()
+
+
+# What one pipeline run computes once for several of its steps (the offline MiniLM
+# sentence embeddings: sentiment, intent, answer and summary read the same
+# sentences). Scoped to the run: nothing of a customer's text outlives the batch
+# it came in, and a run's figures do not depend on what an earlier one saw.
+_run_memo: contextvars.ContextVar[dict[Hashable, Any] | None] = contextvars.ContextVar(
+    "triage_run_memo", default=None
+)
+
+
+@contextlib.contextmanager
+def run_scope() -> Iterator[None]:
+    """A fresh run memo for the duration (nested scopes share the outer one)."""
+    if _run_memo.get() is not None:
+        yield
+        return
+    token = _run_memo.set({})
+    try:
+        yield
+    finally:
+        _run_memo.reset(token)
+
+
+def run_memo(namespace: Hashable) -> dict[Hashable, Any] | None:
+    """The current run's memo for ``namespace``, or None outside a run."""
+    memo = _run_memo.get()
+    if memo is None:
+        return None
+    return memo.setdefault(namespace, {})

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from workers.contract import STEP_NAMES, EmailInput, StepOutcome, as_email_input
+from workers.nlp.cache import run_scope
 from workers.nlp.config import PipelineConfig
 from workers.nlp.errors import is_interrupt
 from workers.nlp.intent import DEFAULT_INTENT_LABELS
@@ -96,9 +97,10 @@ def run_pipeline(
     for spec in reversed(registered):
         if spec.name in wanted:
             wanted.update(r for r in spec.requires if r not in seeded)
-    for spec in registered:
-        if spec.name in wanted:
-            _run_step(spec, batch)
+    with run_scope():
+        for spec in registered:
+            if spec.name in wanted:
+                _run_step(spec, batch)
     known = set(_names(registered))
     for step in requested:
         if step not in known:

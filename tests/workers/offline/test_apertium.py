@@ -103,3 +103,40 @@ def test_a_chain_needs_both_halves(monkeypatch):
     monkeypatch.setattr(apertium, "available_modes", lambda: frozenset({"fr-es"}))
     with pytest.raises(TranslationUnavailable, match="fr->en"):
         apertium.chain_for("fr", "en")
+
+
+@needs("spa-eng" in apertium.available_modes(), NO_APERTIUM)
+def test_a_batch_is_one_run_and_translates_as_one_at_a_time(fresh_probe, monkeypatch):
+    texts = [
+        "Hola, mi pedido llegó roto.\n\nQuiero un reembolso.",
+        "",
+        "¿Dónde está mi paquete?\n\n\nGracias,\nAna\n",
+        # A text cannot forge the marker between texts: it is chosen per run.
+        "Zqxbcdfghjk1\n\nEl paquete no ha llegado.",
+    ]
+    step = apertium.apertium_step("offline:apertium@es-en", None)
+    alone = [step([text])[0] for text in texts]
+    runs: list[str] = []
+    real_run = step._run
+
+    def counting(mode, text, **kwargs):
+        runs.append(text)
+        return real_run(mode, text, **kwargs)
+
+    monkeypatch.setattr(step, "_run", counting)
+    assert step(texts) == alone
+    assert len(runs) == 1
+
+
+@needs("spa-eng" in apertium.available_modes(), NO_APERTIUM)
+def test_a_moved_marker_falls_back_to_one_text_at_a_time(fresh_probe, monkeypatch):
+    texts = ["Hola amigo.", "Adiós amigo."]
+    step = apertium.apertium_step("offline:apertium@es-en", None)
+    alone = [step([text])[0] for text in texts]
+    real_run = step._run
+    monkeypatch.setattr(
+        step,
+        "_run",
+        lambda mode, text, **kw: real_run(mode, text, **kw).replace("\n\nZqx", "Zqx"),
+    )
+    assert step(texts) == alone

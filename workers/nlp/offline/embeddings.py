@@ -9,14 +9,13 @@ transformers: mean pooling over the attention mask, then L2 normalisation.
 from __future__ import annotations
 
 import importlib.metadata
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workers.nlp.buckets import length_buckets
 from workers.nlp.cache import load_once as once
+from workers.nlp.cache import run_memo
 
 if TYPE_CHECKING:
     import torch
@@ -28,8 +27,6 @@ MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_SEQ_LENGTH = 256
 # The last layer's mean: the sentence embedding the model was trained to produce.
 SENTENCE_LAYERS: tuple[int, ...] = (-1,)
-# Texts whose pooled layers are kept: (6 + 1) x 384 floats, ~11 KB each.
-MEMO_TEXTS = 4096
 
 
 class EmbeddingsUnavailable(RuntimeError):
@@ -79,8 +76,6 @@ class MiniLMEncoder:
         self._tokenizer = tokenizer
         self._device = device
         self._layers = int(model.config.num_hidden_layers)
-        self._memo: OrderedDict[str, torch.Tensor] = OrderedDict()
-        self._memo_lock = threading.Lock()
 
     def encode(
         self,
@@ -97,33 +92,27 @@ class MiniLMEncoder:
         ``on_batch(n)`` is called after each batch (progress bars).
 
         Four offline steps (sentiment, intent, answer, summary) embed the same
-        sentences of an email; each text's pooled layers are kept (the last
-        ``MEMO_TEXTS`` texts), so the model reads a sentence once, not four times.
+        sentences of an email: within one pipeline run (workers.nlp.cache's
+        run_scope) each text's pooled layers are kept, so the model reads a
+        sentence once, not four times.
         """
         import torch
 
         out = torch.empty((len(texts), self.dimension * len(layers)))
         if not texts:
             return out
-        with self._memo_lock:
-            known = {t: self._memo[t] for t in texts if t in self._memo}
-            for text in known:
-                self._memo.move_to_end(text)
+        memo = run_memo(("minilm", id(self)))
+        if memo is None:
+            memo = {}
+        known = {t: memo[t] for t in texts if t in memo}
         missing = [t for t in dict.fromkeys(texts) if t not in known]
         if on_batch is not None and known:
             on_batch(sum(1 for t in texts if t in known))
-        fresh = self._pooled_layers(missing, on_batch) if missing else {}
+        if missing:
+            memo.update(self._pooled_layers(missing, on_batch))
         rows = [self._layer_row(layer) for layer in layers]
         for i, text in enumerate(texts):
-            pooled = known.get(text)
-            if pooled is None:
-                pooled = fresh[text]
-            out[i] = pooled[rows].reshape(-1)
-        with self._memo_lock:
-            for text, pooled in fresh.items():
-                self._memo[text] = pooled
-            while len(self._memo) > MEMO_TEXTS:
-                self._memo.popitem(last=False)
+            out[i] = memo[text][rows].reshape(-1)
         return out
 
     def _layer_row(self, layer: int) -> int:
