@@ -242,14 +242,10 @@ class Translator:
                     )
                 step = self._offline_step(model_id, source, target)
                 done = [
-                    Translated(
-                        _offline_translate(step, requests[i]),
-                        None,
-                        step.model_id,
-                        step.revision,
-                        False,
+                    Translated(result, None, step.model_id, step.revision, False)
+                    for result in _offline_translate(
+                        step, [requests[i] for i in indices]
                     )
-                    for i in indices
                 ]
             except Exception as exc:
                 if is_interrupt(exc):
@@ -323,31 +319,43 @@ class Translator:
         ]
 
 
-def _offline_translate(step: Any, request: TranslationRequest) -> Translation:
-    """One text through an offline step (apertium), segment by segment.
+def _offline_translate(
+    step: Any, requests: Sequence[TranslationRequest]
+) -> list[Translation]:
+    """Texts of one pair through an offline step (apertium), in one call.
 
     Given a whole text, apertium reorders words across line breaks ("Customer
     Service\nExample Shop" comes back as "Tienda de\nEjemplo de Servicio de
-    Cliente"). So the text's segments (``split_segments``, as for the neural
-    models) go in one call, one paragraph each, which apertium never reorders
-    across, and are put back between the original separators. Should the
-    paragraphs not come back one for one, each segment is translated alone.
+    Cliente"). So each text's segments (``split_segments``, as for the neural
+    models) go in as one paragraph each, which apertium never reorders across,
+    and are put back between the original separators. Should a text's
+    paragraphs not come back one for one, its segments are translated alone.
     """
-    segments = split_segments(request.text)
-    sources = [" ".join(request.text[start:end].split()) for start, end in segments]
-    (whole,) = step(["\n\n".join(sources)])
-    pieces = _PARAGRAPH_BREAK.split(str(whole["text"]).strip())
-    if len(pieces) != len(segments):
-        pieces = [str(result["text"]) for result in step(sources)]
-    return {
-        "source_language": request.source,
-        "target_language": request.target,
-        "text": join_segments(request.text, segments, pieces),
-        "skipped": False,
-        "reason": None,
-        "segments": len(segments),
-        "via": getattr(step, "via", None),
-    }
+    segmented = [split_segments(request.text) for request in requests]
+    sources = [
+        [" ".join(request.text[start:end].split()) for start, end in segments]
+        for request, segments in zip(requests, segmented, strict=True)
+    ]
+    wholes = step(["\n\n".join(paragraphs) for paragraphs in sources])
+    out: list[Translation] = []
+    for request, segments, paragraphs, whole in zip(
+        requests, segmented, sources, wholes, strict=True
+    ):
+        pieces = _PARAGRAPH_BREAK.split(str(whole["text"]).strip())
+        if len(pieces) != len(segments):
+            pieces = [str(result["text"]) for result in step(paragraphs)]
+        out.append(
+            {
+                "source_language": request.source,
+                "target_language": request.target,
+                "text": join_segments(request.text, segments, pieces),
+                "skipped": False,
+                "reason": None,
+                "segments": len(segments),
+                "via": getattr(step, "via", None),
+            }
+        )
+    return out
 
 
 def _offline_serves(model_id: str, source: str, target: str) -> bool:

