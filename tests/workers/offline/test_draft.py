@@ -113,6 +113,9 @@ def test_sanitise_keeps_only_allowed_addresses():
         ),
         # Every word is the email's or an apology's: SmolLM2 invents problems.
         ("We are sorry that your shipment was delayed.", []),
+        # ... and at least one word of it is the email's: a generic apology is
+        # the template's, whoever wrote it.
+        ("We are sorry that you're having a problem.", []),
         ("We are sorry to hear that your business has been affected.", []),
         # Names, numbers, links not in the email; outcomes; the customer's voice.
         ("We are sorry, Optimus and Starscream will call you.", []),
@@ -133,8 +136,8 @@ def test_sanitise_keeps_only_allowed_addresses():
         ("Sorry for the trouble with the figure.", []),
         # A vocative naming the customer is stripped: the greeting is ours.
         (
-            "Bumblebee, I'm sorry for any inconvenience you may have experienced.",
-            ["I'm sorry for any inconvenience you may have experienced."],
+            "Bumblebee, I'm sorry that you were sent Megatron.",
+            ["I'm sorry that you were sent Megatron."],
         ),
         # A bad first sentence does not block a good second one.
         (
@@ -274,10 +277,11 @@ def test_smollm2_generates_and_drafts_stay_grounded(smollm2_step):
 
 
 # --- The real model path, pinned ------------------------------------------------------
-# An email on which SmolLM2-135M's greedy sentence passes every guard, so the draft
-# is the model's and not the template (found by running it; bench/draft_share.py
-# measures the share over a fixed set). Greedy decoding in float32 on the CPU is
-# deterministic: the same email gives the same draft on every run.
+# What SmolLM2-135M writes for an email, greedy in float32 on the CPU, is
+# deterministic: the same email gives the same sentence on every run. Here it is
+# the generic apology the model writes for most mail, which names nothing of the
+# email, so the draft is the template's (bench/draft_share.py measures the share
+# of drafts whose sentence the model wrote, over a fixed set).
 PINNED_TEXT = "I was charged twice for my order. Please refund the second payment."
 PINNED_ANSWER = "Please refund the second payment."
 PINNED_EMAIL = {
@@ -294,10 +298,13 @@ PINNED_GROUNDING = {
     },
     "entities": [],
 }
+PINNED_SENTENCE = "We are sorry that you're experiencing difficulties with our service."
 
 
-def test_smollm2_writes_the_pinned_draft_and_always_the_same(smollm2_step, monkeypatch):
-    from workers.nlp.offline.draft import SmolLM2, smollm2_gguf
+def test_smollm2_writes_the_pinned_sentence_and_the_checks_decide(
+    smollm2_step, monkeypatch
+):
+    from workers.nlp.offline.draft import REPLY_START, SmolLM2, smollm2_gguf
 
     step = smollm2_step
     if step._lm._device != "cpu":
@@ -306,20 +313,28 @@ def test_smollm2_writes_the_pinned_draft_and_always_the_same(smollm2_step, monke
         monkeypatch.setenv("TRIAGE_DTYPE", "float32")
         step = DraftStep("template")
         step._lm = SmolLM2(smollm2_gguf())
+    prompt = build_prompt(PINNED_EMAIL, PINNED_GROUNDING, shop_name="Example Shop")
+    written = [
+        step._lm.generate([prompt], max_new_tokens=72, reply_start=REPLY_START)[0]
+        for _ in range(2)
+    ]
+    assert written == [PINNED_SENTENCE, PINNED_SENTENCE]
+    # "our service" is the shop's word (its signature), nothing of the customer's:
+    # the checks keep a sentence only when it names something of the email.
+    assert (
+        validate_generated(
+            PINNED_SENTENCE,
+            allowed_text=f"{PINNED_TEXT} Customer Service Example Shop",
+            email_text=PINNED_TEXT,
+        )
+        == []
+    )
     (first,) = step.draft([PINNED_EMAIL], [PINNED_GROUNDING], **SHOP)
-    (again,) = step.draft([PINNED_EMAIL], [PINNED_GROUNDING], **SHOP)
-    assert first["backend"] == "smollm2"
-    assert again == first
     (template,) = DraftStep("template").draft(
         [PINNED_EMAIL], [PINNED_GROUNDING], **SHOP
     )
-    assert template["backend"] == "template"
-    assert first["text"] != template["text"]
-    # The model's sentence, the one thing the template does not write.
-    assert (
-        "We are sorry that you're experiencing difficulties with our service."
-        in (first["text"])
-    )
+    assert first == template
+    assert first["backend"] == "template"
     assert first["text"].startswith("Dear Anna Schmidt,")
     assert_grounded(first, PINNED_EMAIL)
 

@@ -338,21 +338,22 @@ class DraftStep:
     ) -> Draft:
         name = customer_name(email, grounding)
         answer = _answer_text(grounding)
-        allowed_text = " ".join(
+        email_text = " ".join(
             [
                 str(email.get("text") or ""),
                 str(email.get("subject") or ""),
-                name,
                 answer,
                 _summary_text(grounding),
                 " ".join(str(e.get("text", "")) for e in _entities(grounding)),
-                shop_name,
-                signature,
             ]
         )
+        allowed_text = " ".join([email_text, name, shop_name, signature])
         apology = (
             validate_generated(
-                generated, allowed_text=allowed_text, names=[n for n in (name,) if n]
+                generated,
+                allowed_text=allowed_text,
+                names=[n for n in (name,) if n],
+                email_text=email_text,
             )
             if generated
             else []

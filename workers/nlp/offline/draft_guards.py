@@ -133,6 +133,15 @@ def _unknown_word(sentence: str, stems: frozenset[str]) -> str:
     return ""
 
 
+def _names_something(sentence: str, stems: frozenset[str]) -> bool:
+    """Whether ``sentence`` has a word beyond the apology's vocabulary that is,
+    by stem, one of the customer's (not only the shop's: "our service")."""
+    return any(
+        word not in REPLY_WORDS and not _unknown_word(word, stems)
+        for word in re.findall(r"[a-z][a-z']*", sentence.lower())
+    )
+
+
 def _digits(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"\d+", text))
 
@@ -178,17 +187,24 @@ def _reject_reason(
 
 
 def validate_generated(
-    generated: str, *, allowed_text: str, names: Sequence[str] = ()
+    generated: str,
+    *,
+    allowed_text: str,
+    names: Sequence[str] = (),
+    email_text: str | None = None,
 ) -> list[str]:
     """The generated sentences that may go into a draft (at most one), in order.
 
     ``allowed_text`` is everything the draft may draw on: the email, its subject,
-    the grounding and the shop's settings. The first kept sentence must apologise
-    or thank; generation stops being read at a greeting repeated or a sign-off.
+    the grounding and the shop's settings; ``email_text`` the part of it that is
+    the customer's (default: all of it), of which a kept sentence must name
+    something. The first kept sentence must apologise or thank; generation stops
+    being read at a greeting repeated or a sign-off.
     """
     words = _allowed_words(allowed_text)
     digits = _digits(allowed_text)
     stems = frozenset(_stems(words))
+    own = stems if email_text is None else frozenset(_stems(_allowed_words(email_text)))
     kept: list[str] = []
     vocative = (
         re.compile(
@@ -213,6 +229,10 @@ def validate_generated(
             reason = "no apology"
         if not reason and not kept and not ADDRESSES_RE.search(text):
             reason = "not addressed to the customer"
+        if not reason and not _names_something(text, own):
+            # "We are sorry that you're having a problem." is the template's
+            # apology in other words: the model added nothing to say it wrote it.
+            reason = "names nothing from the email"
         if reason:
             logger.debug("dropped generated sentence (%s): %r", reason, text)
             continue
