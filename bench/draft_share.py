@@ -159,8 +159,8 @@ def main() -> int:
     }
     for row in rows:
         print(
-            f"{row['email']:<32} {row['language'] or '-':<3} {row['backend'] or '-':<9} "
-            f"{row['sentence'] or ''}"
+            f"{row['email']:<32} {row['language'] or '-':<3} "
+            f"{row['backend'] or '-':<9} {row['sentence'] or ''}"
         )
     print(
         f"model-written drafts: {len(model)}/{len(rows)} "

@@ -6,11 +6,12 @@ A 135M model quantised to 4 bits writes fluent English but invents facts freely
 (refusals, prices, other people's names, "we are unable to replace it"). So it is
 given the narrowest job that still helps: one sentence of apology in its
 own words, from a grounded prompt (customer's name, request sentence, summary,
-entities, fenced as quoted data), its reply started for it with "We are sorry to
-hear that" so that the sentence it writes is the apology. Every generated
-sentence is checked against the email and the shop's settings and dropped if it
-names anything that is not there, quotes a number, link or address that is not
-there, decides an outcome, leaves the sentence unfinished, or speaks as the
+entities, fenced as quoted data), its reply started for it with "We are sorry that
+you" so that the sentence it writes is the apology. Every generated sentence is
+checked against the email and the shop's settings and dropped if it names
+anything that is not there, uses a word that is neither the email's nor an
+apology's, quotes a number, link or address that is not there, decides an
+outcome, is unfinished, names nothing of the customer's, or speaks as the
 customer or about them. Greeting, acknowledgement of the request,
 next step and signature are fixed text around it. When no generated sentence
 survives, or the package is not installed, the draft is the template alone
