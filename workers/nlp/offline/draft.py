@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from workers.nlp.cache import load_once as once
 from workers.nlp.scrub import scrub, shop_domain
@@ -36,6 +36,7 @@ from workers.nlp.offline.draft_guards import _clean_line, validate_generated
 from workers.nlp.offline.smollm2 import (
     BACKENDS,
     SMOLLM2_MODEL_ID,
+    ContinuesReply,
     Generates,
     SmolLM2,
     SmolLM2CT2,
@@ -312,7 +313,7 @@ class DraftStep:
             # server batches as it likes. Only a local engine can be given the
             # first words of its reply.
             if getattr(self._lm, "continues_reply", False):
-                written = self._lm.generate(
+                written = cast("ContinuesReply", self._lm).generate(
                     prompts,
                     max_new_tokens=self.max_new_tokens,
                     reply_start=REPLY_START,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from workers.nlp.buckets import length_buckets
 from workers.nlp.engines.prefix_cache import PrefixCache, layout
 from workers.nlp.offline.heads import REPO
+from workers.nlp.publish import publish_dir
 
 if TYPE_CHECKING:
     import torch
@@ -120,15 +121,7 @@ def ensure_converted(gguf: Path, cache_dir: Path) -> Path:
             json.dumps({"sha256": digest, "source": GGUF_FILE, "dtype": "float16"}),
             encoding="utf-8",
         )
-        tmp.chmod(0o755)
-        if cache_dir.exists():
-            shutil.rmtree(cache_dir, ignore_errors=True)
-        try:
-            tmp.rename(cache_dir)
-        except OSError:
-            # Another worker converted it meanwhile; theirs is as good as ours.
-            if not (cache_dir / MARKER).is_file():
-                raise
+        publish_dir(tmp, cache_dir, done=(cache_dir / MARKER).is_file)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     logger.info("converted SmolLM2 in %.1fs", time.perf_counter() - started)
