@@ -155,7 +155,8 @@ class ContinuesReply(Generates, Protocol):
 
 
 class SmolLM2:
-    """The converted model, batch generation with left padding, greedy."""
+    """The converted model: greedy batch generation, the prompts' shared beginning
+    computed once (workers/nlp/engines/prefix_cache.py)."""
 
     # draft.py may start the reply (the text after the chat template's assistant
     # header) and have the model go on from there.
