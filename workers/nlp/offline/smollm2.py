@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from workers.nlp.buckets import length_buckets
-from workers.nlp.engines.prefix_cache import PrefixCache, layout
+from workers.nlp.engines.prefix_cache import PrefixCache, keys_and_values, layout
 from workers.nlp.offline.heads import REPO
 from workers.nlp.publish import publish_dir
 
@@ -175,7 +175,7 @@ class SmolLM2:
         self._model = model
         self._tokenizer = tokenizer
         self._device = device
-        self._prefixes = PrefixCache(model, device)
+        self._prefixes = PrefixCache(keys_and_values(model, device))
         self.revision = json.loads((directory / MARKER).read_text())["sha256"][:12]
 
     def generate(
