@@ -145,11 +145,12 @@ class Ticket(models.Model):
                     include=["is_spam", *(c for c in LIST_FILTERS if c != column)],
                     name=f"ticket_{column.split('_')[-1][:9]}_list_idx",
                 )
-                for column in LIST_FILTERS[:4]
+                for column in LIST_FILTERS
+                if column != "assigned_to"
             ),
             models.Index(
                 fields=["assigned_to", "priority", "created_at", "id"],
-                include=["is_spam", *LIST_FILTERS[:4]],
+                include=["is_spam", *(c for c in LIST_FILTERS if c != "assigned_to")],
                 name="ticket_assignee_list_idx",
             ),
             # The overview's charts: days, sentiment and intent from the index.

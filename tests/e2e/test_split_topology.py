@@ -5,6 +5,7 @@ run again on the generate host."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -57,11 +58,23 @@ def split(settings, transactional_db, tiny_models) -> Iterator[None]:
     assert app.amqp.router.route({}, "triage.triage_message")["queue"].name == "gpu"
 
 
+@contextlib.contextmanager
+def split_workers(env: dict[str, str]) -> Iterator[tuple[CeleryWorker, CeleryWorker]]:
+    """An encode host and a generate host, stopped however the test ends."""
+    encoder = CeleryWorker(env, queues=("gpu-encode",)).wait_ready()
+    try:
+        generator = CeleryWorker(env, queues=("gpu-generate",)).wait_ready()
+        try:
+            yield encoder, generator
+        finally:
+            generator.stop()
+    finally:
+        encoder.stop()
+
+
 def test_encode_and_generate_hosts_triage_a_message_together(split, sample_bytes):
     env = worker_env(TRIAGE_QUEUE_TOPOLOGY="split")
-    encoder = CeleryWorker(env, queues=("gpu-encode",)).wait_ready()
-    generator = CeleryWorker(env, queues=("gpu-generate",)).wait_ready()
-    try:
+    with split_workers(env) as (encoder, generator):
         message = email_ingest(sample_bytes("01-bumblebee.eml"), source="e2e").message
 
         def final() -> bool:
@@ -77,9 +90,6 @@ def test_encode_and_generate_hosts_triage_a_message_together(split, sample_bytes
             what="the message triaged by both stages",
             log=lambda: encoder.log + "\n---\n" + generator.log,
         )
-    finally:
-        encoder.stop()
-        generator.stop()
     assert message.triage_status == Message.TriageStatus.TRIAGED, message.triage_error
     assert message.triage_attempts == 1
     rows = {a.step: a for a in message.analyses.all()}
@@ -104,9 +114,7 @@ def test_a_failed_draft_is_run_again_on_the_generate_host(split, sample_bytes):
             TRIAGE_OPENAI_RETRIES="0",
             TRIAGE_RETRY_BACKOFF="0.2",
         )
-        encoder = CeleryWorker(env, queues=("gpu-encode",)).wait_ready()
-        generator = CeleryWorker(env, queues=("gpu-generate",)).wait_ready()
-        try:
+        with split_workers(env) as (encoder, generator):
             message = email_ingest(
                 sample_bytes("01-bumblebee.eml"), source="e2e"
             ).message
@@ -116,9 +124,6 @@ def test_a_failed_draft_is_run_again_on_the_generate_host(split, sample_bytes):
                 what="the draft saved after its re-run",
                 log=lambda: encoder.log + "\n---\n" + generator.log,
             )
-        finally:
-            encoder.stop()
-            generator.stop()
     assert len(server.seen) == 2
     message.refresh_from_db()
     assert message.triage_status == Message.TriageStatus.TRIAGED

@@ -47,13 +47,11 @@ def analysis_save_encoded(*, message_id: int, results: contract.Outcomes) -> boo
 
 def message_generate_claim(message_id: int) -> TriageJob | None:
     """The job of a message waiting for its generate stage (`triaging`), or None
-    (done, failed, gone, or locked by another task)."""
-    with transaction.atomic():
-        claimed = (
-            Message.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk=message_id, triage_status=Message.TriageStatus.TRIAGING)
-            .update(triage_started_at=timezone.now())
-        )
+    (done, failed or gone). One UPDATE: a task holding the row is waited for,
+    and the status is checked again once it lets go."""
+    claimed = Message.objects.filter(
+        pk=message_id, triage_status=Message.TriageStatus.TRIAGING
+    ).update(triage_started_at=timezone.now())
     if not claimed:
         logger.info("Not generating for message %s: done, gone or busy", message_id)
         return None

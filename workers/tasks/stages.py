@@ -110,16 +110,7 @@ def generate(self, message_id: int) -> None:
     try:
         generate_message(message_id)
     except Exception as exc:
-        if not retry.attempts_left(self, settings.TRIAGE_MAX_ATTEMPTS):
-            services.message_triage_fail(
-                message_id=message_id, error=f"{type(exc).__name__}: {exc}"
-            )
-            raise
-        countdown = retry.backoff(
-            self.request.retries, factor=settings.TRIAGE_RETRY_BACKOFF, maximum=300
-        )
-        logger.warning("Generation for message %s failed (%s); retry", message_id, exc)
-        raise self.retry(exc=exc, countdown=countdown) from exc
+        retry.retry_or_fail(self, message_id, exc, "Generation")
 
 
 @app.task(

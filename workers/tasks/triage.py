@@ -74,22 +74,7 @@ def triage_message(self, message_id: int) -> None:
     try:
         triage_messages([message_id], extra=settings.TRIAGE_BATCH_SIZE - 1)
     except Exception as exc:
-        if not retry.attempts_left(self, settings.TRIAGE_MAX_ATTEMPTS):
-            services.message_triage_fail(
-                message_id=message_id, error=f"{type(exc).__name__}: {exc}"
-            )
-            raise
-        countdown = retry.backoff(
-            self.request.retries, factor=settings.TRIAGE_RETRY_BACKOFF, maximum=300
-        )
-        logger.warning(
-            "Triage of message %s failed (%s: %s); retry in %ss",
-            message_id,
-            type(exc).__name__,
-            exc,
-            countdown,
-        )
-        raise self.retry(exc=exc, countdown=countdown) from exc
+        retry.retry_or_fail(self, message_id, exc, "Triage")
 
 
 @app.task(name="triage.triage_batch", acks_late=True, reject_on_worker_lost=True)

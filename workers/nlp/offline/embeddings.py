@@ -106,8 +106,10 @@ class MiniLMEncoder:
             memo = {}
         known = {t: memo[t] for t in texts if t in memo}
         missing = [t for t in dict.fromkeys(texts) if t not in known]
-        if on_batch is not None and known:
-            on_batch(sum(1 for t in texts if t in known))
+        if on_batch is not None and len(texts) > len(missing):
+            # Progress counts texts: those already known, and repeats of one
+            # being computed, are done now.
+            on_batch(len(texts) - len(missing))
         if missing:
             memo.update(self._pooled_layers(missing, on_batch))
         rows = [self._layer_row(layer) for layer in layers]
