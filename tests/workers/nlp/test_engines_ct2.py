@@ -70,6 +70,23 @@ def test_causal_generates_in_order(tiny_models):
     ]
 
 
+def test_cpu_generator_runs_buckets_side_by_side(tiny_models, monkeypatch):
+    # One replica per core, one thread each; prompts of different lengths go to
+    # different calls (buckets), submitted together: the rows still come back in
+    # order and as each would alone.
+    monkeypatch.setenv("TRIAGE_DEVICE", "cpu")
+    monkeypatch.setenv("TRIAGE_TORCH_THREADS", "2")
+    monkeypatch.setattr(ct2, "MAX_SPREAD", 0)
+    generator = causal_generator(f"ct2:{tiny_models['draft']}", chat=False)
+    engine = generator._engine
+    assert engine.engine.num_generators == 2
+    lengths = {len(engine.tokenizer.encode(t, add_special_tokens=False)) for t in TEXTS}
+    assert len(lengths) == len(TEXTS)  # so three calls are in flight at once
+    together = engine.generate_prompts(TEXTS, max_new_tokens=6)
+    alone = [engine.generate_prompts([t], max_new_tokens=6)[0] for t in TEXTS]
+    assert together == alone
+
+
 def test_stop_rule_ends_each_row(tiny_models):
     generator = causal_generator(f"ct2:{tiny_models['draft']}", chat=False)
     engine = generator._engine

@@ -109,15 +109,27 @@ def revision_of(directory: Path) -> str:
     return f"ct2-{key[:12]}"
 
 
-def _open(kind: str, directory: Path, where: str, compute_type: str) -> Any:
-    """A ``ctranslate2.Generator`` or ``Translator`` on ``where``."""
+def _open(
+    kind: str, directory: Path, where: str, compute_type: str, *, parallel: bool
+) -> Any:
+    """A ``ctranslate2.Generator`` or ``Translator`` on ``where``.
+
+    ``parallel``: on a CPU, one replica per core, one thread each, so that calls
+    submitted together run side by side (``inter_threads``); else one replica
+    with every core (``intra_threads``). Measured for SmolLM2's drafts on 2 cores
+    (bench/README.md): a decoding step of a small batch is too short to share
+    between threads (two threads made it slower, 35 against 22 ms), while two
+    batches, one per core, took half the time of the same batches in turn.
+    """
     import ctranslate2
 
+    threads = _threads() if where == "cpu" else 0
     return getattr(ctranslate2, kind)(
         str(directory),
         device=where,
         compute_type=compute_type,
-        intra_threads=_threads() if where == "cpu" else 0,
+        inter_threads=threads if parallel and threads else 1,
+        intra_threads=1 if parallel and threads else threads,
     )
 
 
@@ -125,6 +137,8 @@ class _CT2Model:
     """A converted model opened on a device, with its tokenizer and revision."""
 
     KIND: str  # the ctranslate2 class: "Generator" or "Translator"
+    # Whether callers submit several batches at once (see _open).
+    PARALLEL = False
 
     def __init__(
         self,
@@ -136,7 +150,13 @@ class _CT2Model:
         self.directory = Path(directory)
         self.device = where or device()
         self.compute_type = compute_type or default_quantization(self.device)
-        self.engine = _open(self.KIND, self.directory, self.device, self.compute_type)
+        self.engine = _open(
+            self.KIND,
+            self.directory,
+            self.device,
+            self.compute_type,
+            parallel=self.PARALLEL,
+        )
         self.tokenizer = _load_tokenizer(self.directory)
         self.revision = revision_of(self.directory)
 
@@ -149,6 +169,7 @@ class CT2Causal(_CT2Model):
     """
 
     KIND = "Generator"
+    PARALLEL = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -168,7 +189,8 @@ class CT2Causal(_CT2Model):
         same token count share a call: CTranslate2 reads the prompt tokens past
         the shortest row's one step at a time, so a batch of mixed lengths pays a
         decoding step per token of difference (measured: 8 prompts of 100-170
-        tokens took 3.5x their time one by one)."""
+        tokens took 3.5x their time one by one). The calls are submitted together
+        and run side by side, one per replica (``_open``)."""
         tokenizer = self.tokenizer
         tokens = [
             tokenizer.convert_ids_to_tokens(
@@ -184,44 +206,55 @@ class CT2Causal(_CT2Model):
         prefix = self._prefixes.prefix_for(tokens)
         static = list(prefix.tokens) if prefix is not None else None
         shared = len(static or ())
-        for rows in length_buckets(
-            [len(t) - shared for t in tokens],
+        own = [len(t) - shared for t in tokens]
+        buckets = length_buckets(
+            own,
             max_rows=max_batch_size or BATCH_ROWS,
             max_tokens=sys.maxsize,
             max_padding=1.0,
             max_spread=MAX_SPREAD,
-        ):
-            written = self._generate(
-                [tokens[r][shared:] for r in rows],
-                max_new_tokens,
-                repetition_penalty,
-                stop,
-                static,
+        )
+        pending = [
+            (
+                rows,
+                self._submit(
+                    [tokens[r][shared:] for r in rows],
+                    max_new_tokens,
+                    repetition_penalty,
+                    stop,
+                    static,
+                ),
             )
-            for r, text in zip(rows, written, strict=True):
+            for rows in buckets
+        ]
+        for rows, written in pending:
+            for r, text in zip(rows, written(), strict=True):
                 texts[r] = text
         return texts
 
-    def _generate(
+    def _submit(
         self,
         tokens: list[list[str]],
         max_new_tokens: int,
         repetition_penalty: float,
         stop: Callable[[str], bool] | None,
         static_prompt: list[str] | None = None,
-    ) -> list[str]:
+    ) -> Callable[[], list[str]]:
+        """Start generating ``tokens`` (asynchronously: a free replica takes
+        it); the returned function waits for the texts."""
         tokenizer = self.tokenizer
         generated: list[list[int]] = [[] for _ in tokens]
         callback = None
         if stop is not None:
             # batch_id is the row's index in the submitted batch; CTranslate2 ends a
-            # row when the callback returns True (greedy search only).
+            # row when the callback returns True (greedy search only). It is called
+            # from the replica's thread; each call has its own ``generated``.
             def callback(step: Any) -> bool:
                 row = generated[step.batch_id]
                 row.append(step.token_id)
                 return stop(tokenizer.decode(row, skip_special_tokens=True))
 
-        results = self.engine.generate_batch(
+        futures = self.engine.generate_batch(
             tokens,
             max_length=max_new_tokens,
             sampling_topk=1,
@@ -231,11 +264,19 @@ class CT2Causal(_CT2Model):
             static_prompt=static_prompt,
             cache_static_prompt=static_prompt is not None,
             callback=callback,
+            asynchronous=True,
         )
-        texts = []
-        for i, result in enumerate(results):
-            ids = result.sequences_ids[0] if callback is None else generated[i]
-            texts.append(tokenizer.decode(ids, skip_special_tokens=True))
+
+        def texts() -> list[str]:
+            results = [future.result() for future in futures]
+            return [
+                tokenizer.decode(
+                    result.sequences_ids[0] if callback is None else generated[i],
+                    skip_special_tokens=True,
+                )
+                for i, result in enumerate(results)
+            ]
+
         return texts
 
     def generate(
