@@ -153,6 +153,49 @@ def test_validate_generated(generated, kept):
     )
 
 
+RETURN_LABEL = (
+    "I sent back the blender on Monday, but I still haven't received the return "
+    "label you promised, and no refund has arrived either."
+)
+
+
+@pytest.mark.parametrize(
+    ("generated", "kept"),
+    [
+        # Seen from SmolLM2 through CTranslate2 on the sample mail: the words are
+        # the email's, the fact is its opposite.
+        ("We are sorry that you've been sent a return label.", []),
+        ("We are sorry that your refund has arrived.", []),
+        ("We are sorry that you got the label.", []),
+        # Said as the email says it: kept.
+        (
+            "We are sorry that you haven't received the return label.",
+            ["We are sorry that you haven't received the return label."],
+        ),
+        (
+            "We are sorry about the return label.",
+            ["We are sorry about the return label."],
+        ),
+        # An event the email does not deny.
+        (
+            "We are sorry that you sent back the blender.",
+            ["We are sorry that you sent back the blender."],
+        ),
+    ],
+)
+def test_a_sentence_may_not_assert_what_the_email_denies(generated, kept):
+    assert validate_generated(generated, allowed_text=RETURN_LABEL) == kept
+
+
+def test_denied_things():
+    from workers.nlp.offline.draft_guards import denied_things
+
+    assert denied_things("I have not received the parcel.") == [frozenset({"parcel"})]
+    # Curly apostrophes, "yet to": still a denial; no event verb: none.
+    assert denied_things("I\u2019m yet to get my money") == [frozenset({"money"})]
+    assert denied_things("There is no label in the box.") == []
+
+
 def test_prompt_fences_the_notes_and_leaves_the_rest_of_the_email_out():
     messages = build_prompt(BUMBLEBEE_EMAIL, GROUNDING, shop_name="Example Shop")
     assert [m["role"] for m in messages] == ["system", "user"]

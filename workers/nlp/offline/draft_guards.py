@@ -84,6 +84,22 @@ REPLY_WORDS = frozenset(
 )
 
 
+# A sentence may not say happened what the email says did not. Given the notes
+# "I still have not received the return label", SmolLM2 (through CTranslate2) wrote
+# "We are sorry that you've been sent a return label.": every word is the email's.
+# Word-level, like the other checks: a clause that negates an event verb marks the
+# things after it as denied; a sentence's clause that asserts an event verb
+# (no negation) about one of those things is dropped. Cautious by design: a false
+# alarm costs the template's apology, a miss puts a false fact before the approver.
+NEGATION_RE = re.compile(r"\b(?:not|never|no|nothing|without|yet to)\b|n't\b", re.I)
+CLAUSE_RE = re.compile(
+    r"[,;:()]|\b(?:but|and|so|because|although|though|while|which|whereas)\b", re.I
+)
+EVENT_WORDS = """receive received receiving arrive arrived arriving deliver delivered
+    send sent ship shipped get got getting reach reached come came
+    reply replied respond responded answer answered hear heard work worked""".split()  # noqa: SIM905
+
+
 # Capitalised words a reply may use without the email containing them.
 COMMON_CAPITALISED = frozenset(
     {"i", "i'm", "i've", "i'll", "i'd", "we", "we're", "we've", "we'll", "our", "you"}
@@ -142,6 +158,56 @@ def _names_something(sentence: str, stems: frozenset[str]) -> bool:
     )
 
 
+@functools.cache
+def _event_stems() -> frozenset[str]:
+    return frozenset(_stems(EVENT_WORDS))
+
+
+def _clause_facts(clause: str) -> tuple[bool, frozenset[str]]:
+    """Whether ``clause`` (from its negation on, if it has one) speaks of an event,
+    and the stems of the other words there that are not reply vocabulary."""
+    words = re.findall(r"[a-z][a-z']*", clause.lower())
+    events = _event_stems()
+    return (
+        bool(_stems(words) & events),
+        frozenset(_stems(w for w in words if w not in REPLY_WORDS) - events),
+    )
+
+
+def _clauses(text: str) -> list[str]:
+    return [c for c in CLAUSE_RE.split(text.replace("\u2019", "'")) if c.strip()]
+
+
+def denied_things(email_text: str) -> list[frozenset[str]]:
+    """Per clause of the email that denies an event, the things it is about
+    ("I still have not received the return label" -> the stems of return, label)."""
+    denied = []
+    for clause in _clauses(email_text):
+        negation = NEGATION_RE.search(clause)
+        if negation is None:
+            continue
+        event, things = _clause_facts(clause[negation.end() :])
+        if event and things:
+            denied.append(things)
+    return denied
+
+
+def _asserts_denied(sentence: str, denied: Sequence[frozenset[str]]) -> str:
+    """A thing ``sentence`` says an event happened to that the email denies
+    ('' when there is none)."""
+    for clause in _clauses(sentence):
+        if NEGATION_RE.search(clause):
+            continue
+        event, things = _clause_facts(clause)
+        if not event:
+            continue
+        for thing_set in denied:
+            shared = things & thing_set
+            if shared:
+                return min(shared)
+    return ""
+
+
 def _digits(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"\d+", text))
 
@@ -151,6 +217,7 @@ def _reject_reason(
     words: frozenset[str],
     digits: frozenset[str],
     stems: frozenset[str] = frozenset(),
+    denied: Sequence[frozenset[str]] = (),
 ) -> str:
     """Why a generated sentence may not go into a draft ('' when it may)."""
     if not 15 <= len(sentence) <= MAX_GENERATED_CHARS:
@@ -183,6 +250,9 @@ def _reject_reason(
     unknown = _unknown_word(sentence, stems)
     if unknown:
         return f"word not in the email: {unknown}"
+    contradicted = _asserts_denied(sentence, denied)
+    if contradicted:
+        return f"says happened what the email says did not: {contradicted}"
     return ""
 
 
@@ -205,6 +275,7 @@ def validate_generated(
     digits = _digits(allowed_text)
     stems = frozenset(_stems(words))
     own = stems if email_text is None else frozenset(_stems(_allowed_words(email_text)))
+    denied = denied_things(allowed_text if email_text is None else email_text)
     kept: list[str] = []
     vocative = (
         re.compile(
@@ -224,7 +295,7 @@ def validate_generated(
             break
         if text.lower().startswith(("dear ", "hi ", "hello ")) and text.endswith(","):
             continue
-        reason = _reject_reason(text, words, digits, stems)
+        reason = _reject_reason(text, words, digits, stems, denied)
         if not reason and not kept and not APOLOGY_RE.search(text.lower()):
             reason = "no apology"
         if not reason and not kept and not ADDRESSES_RE.search(text):
