@@ -24,9 +24,6 @@ per-step time of both, peak RSS and the model-load time, and writes the figures 
 from __future__ import annotations
 
 import argparse
-import email
-import email.policy
-import email.utils
 import json
 import os
 import platform
@@ -65,21 +62,15 @@ TINY_DIR = Path(os.environ.get("TRIAGE_TINY_DIR", REPO / "var" / "models" / "tin
 
 
 def read_samples(folder: Path) -> list[dict[str, str]]:
-    """Each ``.eml`` as an EmailInput: text body (plain, else HTML), subject, sender."""
+    """Each ``.eml`` as an EmailInput, read as ingest stores it (triage.mime: the
+    plain body, else the HTML one as text; a malformed mail keeps what parses)."""
+    from triage.mime import parse_email  # plain Python: no Django, no torch
+
     emails = []
     for path in sorted(folder.glob("*.eml")):
-        message = email.message_from_bytes(
-            path.read_bytes(), policy=email.policy.default
-        )
-        try:
-            body = message.get_body(preferencelist=("plain", "html"))
-            text = body.get_content() if body is not None else ""
-        except (LookupError, ValueError, AttributeError):
-            text = ""  # a malformed sample: the pipeline must cope with no text
-        name, address = email.utils.parseaddr(str(message.get("From", "")))
-        emails.append(
-            email_input(str(text), str(message.get("Subject", "")), name, address)
-        )
+        parsed = parse_email(path.read_bytes())
+        text, name, address = parsed.text_body, parsed.from_name, parsed.from_address
+        emails.append(email_input(text, parsed.subject, name, address))
     return emails
 
 

@@ -85,6 +85,12 @@ def test_cpu_generator_runs_buckets_side_by_side(tiny_models, monkeypatch):
     together = engine.generate_prompts(TEXTS, max_new_tokens=6)
     alone = [engine.generate_prompts([t], max_new_tokens=6)[0] for t in TEXTS]
     assert together == alone
+    monkeypatch.setenv("TRIAGE_CT2_REPLICAS", "1")
+    generator = causal_generator(f"ct2:{tiny_models['draft']}", chat=False)
+    assert generator._engine.engine.num_generators == 1
+    monkeypatch.setenv("TRIAGE_CT2_REPLICAS", "0")
+    with pytest.raises(ValueError, match="TRIAGE_CT2_REPLICAS"):
+        causal_generator(f"ct2:{tiny_models['draft']}", chat=False)
 
 
 def test_stop_rule_ends_each_row(tiny_models):

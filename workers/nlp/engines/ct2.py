@@ -47,6 +47,10 @@ COMPUTE_TYPES = (
 COMPUTE_ENV = "TRIAGE_CT2_COMPUTE_TYPE"
 DEVICE_ENV = "TRIAGE_DEVICE"
 THREADS_ENV = "TRIAGE_TORCH_THREADS"
+REPLICAS_ENV = "TRIAGE_CT2_REPLICAS"
+# Generator replicas on a CPU, each with an equal share of the cores (see _open).
+# Measured on 2 cores only; more replicas need more buckets in flight to pay.
+DEFAULT_REPLICAS = 2
 # Rows per generate_batch call, and the most tokens a call's prompts may differ by
 # (each token of difference costs the whole call one decoding step).
 BATCH_ROWS = 16
@@ -89,6 +93,14 @@ def _threads() -> int:
         return os.cpu_count() or 1
 
 
+def _replicas(threads: int) -> int:
+    raw = os.environ.get(REPLICAS_ENV, "").strip()
+    wanted = int(raw) if raw else DEFAULT_REPLICAS
+    if wanted < 1:
+        raise ValueError(f"{REPLICAS_ENV} must be a positive integer, got {raw!r}")
+    return min(wanted, threads)
+
+
 def _load_tokenizer(directory: Path) -> Any:
     from transformers import AutoConfig, AutoTokenizer
 
@@ -114,22 +126,28 @@ def _open(
 ) -> Any:
     """A ``ctranslate2.Generator`` or ``Translator`` on ``where``.
 
-    ``parallel``: on a CPU, one replica per core, one thread each, so that calls
-    submitted together run side by side (``inter_threads``); else one replica
-    with every core (``intra_threads``). Measured for SmolLM2's drafts on 2 cores
-    (bench/README.md): a decoding step of a small batch is too short to share
-    between threads (two threads made it slower, 35 against 22 ms), while two
-    batches, one per core, took half the time of the same batches in turn.
+    ``parallel``: on a CPU, ``TRIAGE_CT2_REPLICAS`` replicas (default 2, at most
+    one per core) share the cores, so that calls submitted together run side by
+    side (``inter_threads``); else one replica with every core. Measured for
+    SmolLM2's drafts on 2 cores (bench/README.md): a decoding step of a small
+    batch is too short to share between threads (two threads made it slower, 35
+    against 22 ms a token), while two batches, one per core, took half the time
+    of the same batches in turn.
     """
     import ctranslate2
 
-    threads = _threads() if where == "cpu" else 0
+    if where != "cpu":
+        inter, intra = 1, 0
+    else:
+        threads = _threads()
+        inter = _replicas(threads) if parallel else 1
+        intra = max(1, threads // inter)
     return getattr(ctranslate2, kind)(
         str(directory),
         device=where,
         compute_type=compute_type,
-        inter_threads=threads if parallel and threads else 1,
-        intra_threads=1 if parallel and threads else threads,
+        inter_threads=inter,
+        intra_threads=intra,
     )
 
 
