@@ -217,6 +217,18 @@ def test_prompt_fences_the_notes_and_leaves_the_rest_of_the_email_out():
     )
 
 
+def test_control_characters_reach_neither_prompt_nor_draft():
+    # As in samples/07-malformed.eml: terminal escapes and other C0/C1 bytes.
+    raw = "Paint it \x1b[31mred\x1b[0m\x07 please\x85 now"
+    grounding = {**GROUNDING, "answer": {"answer": raw}, "summary": raw}
+    user = build_prompt(BUMBLEBEE_EMAIL, grounding, shop_name="X")[1]["content"]
+    assert "Wants: Paint it [31mred [0m please now\n" in user
+    (draft,) = DraftStep("template").draft([BUMBLEBEE_EMAIL], [grounding], **SHOP)
+    text = draft["text"]
+    assert "Paint it [31mred [0m please now" in text
+    assert not any(ch in text for ch in "\x1b\x07\x85")
+
+
 def test_pipeline_calling_convention_returns_texts():
     from dataclasses import dataclass
 

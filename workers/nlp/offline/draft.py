@@ -23,6 +23,7 @@ reading of it is noise.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, cast
@@ -94,18 +95,27 @@ class Draft(TypedDict):
     prompt_version: str
 
 
+def _plain(text: str) -> str:
+    """One line without control characters: a stranger's mail can carry terminal
+    escapes and other C0/C1 bytes (the malformed sample does), which have no place
+    in a prompt or in a draft an agent reads and may send."""
+    return " ".join(
+        "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text).split()
+    )
+
+
 def _answer_text(grounding: Mapping[str, Any]) -> str:
     answer = grounding.get("answer") or ""
     if isinstance(answer, Mapping):
         answer = answer.get("answer") or ""
-    return " ".join(str(answer).split())
+    return _plain(str(answer))
 
 
 def _summary_text(grounding: Mapping[str, Any]) -> str:
     summary = grounding.get("summary") or ""
     if isinstance(summary, Mapping):
         summary = summary.get("summary") or ""
-    return " ".join(str(summary).split())
+    return _plain(str(summary))
 
 
 def _entities(grounding: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -137,8 +147,7 @@ def customer_name(email: Mapping[str, Any], grounding: Mapping[str, Any]) -> str
 
 def _note(text: str) -> str:
     # The fence cannot be closed from inside the email's words.
-    text = " ".join(text.replace("<<<", "").replace(">>>", "").split())
-    return text[:MAX_NOTE_CHARS]
+    return _plain(text.replace("<<<", "").replace(">>>", ""))[:MAX_NOTE_CHARS]
 
 
 def build_prompt(
