@@ -11,13 +11,13 @@ you" so that the sentence it writes is the apology. Every generated sentence is
 checked against the email and the shop's settings and dropped if it names
 anything that is not there, uses a word that is neither the email's nor an
 apology's, quotes a number, link or address that is not there, decides an
-outcome, is unfinished, names nothing of the customer's, or speaks as the
-customer or about them. Greeting, acknowledgement of the request,
-next step and signature are fixed text around it. When no generated sentence
-survives, or the package is not installed, the draft is the template alone
-(``backend: template``). Mail in another language that could not be translated
-(``text_language``) gets the template without grounding: the English models'
-reading of it is noise.
+outcome, is unfinished, names nothing of the customer's, says happened what
+the email says did not, or speaks as the customer or about them. Greeting,
+acknowledgement of the request, next step and signature are fixed text around
+it. When no generated sentence survives, or the package is not installed, the
+draft is the template alone (``backend: template``). Mail in another language
+that could not be translated (``text_language``) gets the template without
+grounding: the English models' reading of it is noise.
 """
 
 from __future__ import annotations
