@@ -27,6 +27,7 @@ from workers.nlp.engines.generators import causal_generator
 from workers.nlp.generation import Message
 from workers.nlp.scrub import scrub, shop_domain
 from workers.nlp.text import (
+    CONTROL,
     DATA_NOTICE,
     fence,
     language_name,
@@ -49,9 +50,6 @@ STOP_STRINGS = (
     "\nSubject:",
     "\n-----",
 )
-# C0/C1 control characters other than tab and newline, and U+FFFD (a byte-level
-# model's half of a multi-byte character): never part of a reply.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd]")
 
 
 @dataclass(frozen=True)
@@ -155,7 +153,8 @@ def finish(
 ) -> str:
     """Cut at stop strings, drop control characters, scrub addresses and links,
     cap, sign."""
-    text = _CONTROL.sub("", generated)
+    # U+FFFD too: a byte-level model's half of a multi-byte character.
+    text = CONTROL.sub("", generated).replace("\ufffd", "")
     for stop in STOP_STRINGS:
         cut = text.find(stop)
         if cut != -1:

@@ -133,6 +133,11 @@ def word_count(text: str) -> int:
     return len(text.split())
 
 
+# C0/C1 control characters other than tab and newline (terminal escapes, bells):
+# never part of a prompt's notes or of a reply.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def one_line(text: str, max_chars: int = 300) -> str:
     """Collapse whitespace and cap length (notes in a prompt stay one line each)."""
     flat = " ".join(text.split())

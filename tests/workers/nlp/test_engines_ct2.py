@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("ctranslate2")
 
 from workers.nlp import run_pipeline
-from workers.nlp.engines import ct2
+from workers.nlp.engines import ct2, ct2_convert
 from workers.nlp.engines.generators import (
     CT2CausalGenerator,
     CT2Seq2SeqGenerator,
@@ -33,17 +33,20 @@ TEXTS = [
 def test_converted_once_and_reused(tiny_models, tmp_path, step):
     source = tiny_models[step].replace("{src}-{tgt}", "de-en")
     target = tmp_path / f"{step}-ct2"
-    out = ct2.ensure_converted(source, "int8", target)
+    out = ct2_convert.ensure_converted(source, "int8", target)
     assert (out / "model.bin").is_file()
-    marker = json.loads((out / ct2.MARKER).read_text())
+    marker = json.loads((out / ct2_convert.MARKER).read_text())
     assert marker["quantization"] == "int8"
     stamp = (out / "model.bin").stat().st_mtime_ns
     # Same source and quantization: reused as it is.
-    assert ct2.ensure_converted(source, "int8", target) == out
+    assert ct2_convert.ensure_converted(source, "int8", target) == out
     assert (out / "model.bin").stat().st_mtime_ns == stamp
     # Another quantization is another conversion.
-    other = ct2.ensure_converted(source, "float32", tmp_path / f"{step}-f32")
-    assert json.loads((other / ct2.MARKER).read_text())["quantization"] == "float32"
+    other = ct2_convert.ensure_converted(source, "float32", tmp_path / f"{step}-f32")
+    assert (
+        json.loads((other / ct2_convert.MARKER).read_text())["quantization"]
+        == "float32"
+    )
 
 
 def test_seq2seq_generates_in_order(tiny_models):

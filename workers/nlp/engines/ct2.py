@@ -23,13 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from workers.nlp.buckets import length_buckets
-from workers.nlp.engines.ct2_convert import (  # noqa: F401 - this module's API
-    MARKER,
-    TOKENIZER_FILES,
-    converted_dir,
-    ensure_converted,
-    source_key,
-)
+from workers.nlp.engines.ct2_convert import MARKER
 from workers.nlp.engines.prefix_cache import PrefixCache
 
 logger = logging.getLogger(__name__)

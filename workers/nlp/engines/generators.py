@@ -71,10 +71,12 @@ class CT2Seq2SeqGenerator(TokenizerText):
     """``Seq2SeqGenerator``'s interface over CTranslate2's ``Translator``."""
 
     def __init__(self, source: str) -> None:
-        from workers.nlp.engines import ct2
+        from workers.nlp.engines import ct2, ct2_convert
 
         where = ct2.device()
-        directory = ct2.ensure_converted(source, ct2.default_quantization(where))
+        directory = ct2_convert.ensure_converted(
+            source, ct2.default_quantization(where)
+        )
         self._engine = ct2.CT2Seq2Seq(directory, where=where)
         tokenizer = self._engine.tokenizer
         self.model_id = f"{CT2_PREFIX}{source}"
@@ -124,10 +126,12 @@ class CT2CausalGenerator(TokenizerText):
     """``CausalGenerator``'s interface over CTranslate2's ``Generator``."""
 
     def __init__(self, source: str, *, chat: bool) -> None:
-        from workers.nlp.engines import ct2
+        from workers.nlp.engines import ct2, ct2_convert
 
         where = ct2.device()
-        directory = ct2.ensure_converted(source, ct2.default_quantization(where))
+        directory = ct2_convert.ensure_converted(
+            source, ct2.default_quantization(where)
+        )
         self._engine = ct2.CT2Causal(directory, where=where)
         tokenizer = self._engine.tokenizer
         if chat and not tokenizer.chat_template:

@@ -23,13 +23,13 @@ grounding: the English models' reading of it is noise.
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from workers.nlp.cache import load_once as once
 from workers.nlp.scrub import scrub, shop_domain
+from workers.nlp.text import CONTROL
 
 if TYPE_CHECKING:
     pass
@@ -99,9 +99,7 @@ def _plain(text: str) -> str:
     """One line without control characters: a stranger's mail can carry terminal
     escapes and other C0/C1 bytes (the malformed sample does), which have no place
     in a prompt or in a draft an agent reads and may send."""
-    return " ".join(
-        "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text).split()
-    )
+    return " ".join(CONTROL.sub(" ", text).split())
 
 
 def _answer_text(grounding: Mapping[str, Any]) -> str:

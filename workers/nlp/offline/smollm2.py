@@ -261,11 +261,13 @@ class SmolLM2CT2:
     continues_reply = True
 
     def __init__(self, gguf: Path, cache_dir: Path | None = None) -> None:
-        from workers.nlp.engines import ct2
+        from workers.nlp.engines import ct2, ct2_convert
 
         source = ensure_converted(gguf, cache_dir or default_cache_dir())
         where = ct2.device()
-        directory = ct2.ensure_converted(source, ct2.default_quantization(where))
+        directory = ct2_convert.ensure_converted(
+            source, ct2.default_quantization(where)
+        )
         self._lm = ct2.CT2Causal(directory, where=where)
         self.revision = (
             json.loads((source / MARKER).read_text())["sha256"][:12]
