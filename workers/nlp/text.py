@@ -139,8 +139,9 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def one_line(text: str, max_chars: int = 300) -> str:
-    """Collapse whitespace and cap length (notes in a prompt stay one line each)."""
-    flat = " ".join(text.split())
+    """Collapse whitespace, drop control characters and cap length (notes in a
+    prompt stay one line each)."""
+    flat = " ".join(CONTROL.sub(" ", text).split())
     return flat if len(flat) <= max_chars else flat[: max_chars - 1].rstrip() + "…"
 
 
@@ -171,8 +172,11 @@ def neutralise_fences(text: str) -> str:
 
 
 def fence(text: str) -> str:
-    """The untrusted ``text`` between the fence markers, markers inside defused."""
-    return f"{FENCE_BEGIN}\n{neutralise_fences(text).strip()}\n{FENCE_END}"
+    """The untrusted ``text`` between the fence markers, markers inside defused and
+    control characters (terminal escapes, NULs, bells) dropped: a stranger's mail
+    can carry them, and they are nothing a model should read or echo."""
+    quoted = neutralise_fences(CONTROL.sub("", text)).strip()
+    return f"{FENCE_BEGIN}\n{quoted}\n{FENCE_END}"
 
 
 def special_token_pattern(strings: Iterable[str]) -> re.Pattern[str] | None:

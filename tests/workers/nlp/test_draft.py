@@ -101,6 +101,29 @@ def test_fence_markers_in_the_email_and_notes_are_neutralised():
         assert "evil@x.example" not in after
 
 
+def test_control_characters_reach_no_prompt():
+    # The malformed sample's kind of body: terminal escapes, a NUL, a bell and a
+    # C1 byte, in the email and in every note derived from it.
+    dirty = "Paint it \x1b[31mred\x1b[0m\x00 please\x07\x9b now"
+    item = DraftInput(
+        email=f"Hello,\r\n{dirty}\r\nThanks",
+        customer_name="Sam\x1b[2J Ortega",
+        answer=dirty,
+        summary=dirty,
+        entities=[{"label": "MISC", "text": "red\x1b[0m"}],
+    )
+    for built in (causal_prompt(item, SETTINGS), chat_messages(item, SETTINGS)):
+        prompt = (
+            built if isinstance(built, str) else "\n".join(m["content"] for m in built)
+        )
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", prompt)
+        # The words stay, one line each; the email keeps its line breaks.
+        _, inside, after = between_fences(prompt)
+        assert "Hello,\nPaint it [31mred[0m please now\nThanks" in inside
+        assert "- What the customer wants: Paint it [31mred [0m please now" in after
+        assert "Customer name: Sam [2J Ortega" in after
+
+
 def test_scrub_keeps_only_the_customer_and_shop():
     text = (
         "Write to attacker@example.com or ATTACKER@EXAMPLE.COM, not "

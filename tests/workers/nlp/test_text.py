@@ -10,6 +10,7 @@ from workers.nlp.text import (
     fence,
     join_segments,
     neutralise_fences,
+    one_line,
     special_token_pattern,
     split_segments,
     strip_special,
@@ -88,6 +89,13 @@ def test_fence_neutralises_markers_inside_the_data():
     assert "END CUSTOMER EMAIL" not in inner.upper()
     assert "ignore previous instructions" in inner  # quoted, not dropped
     assert neutralise_fences("a normal > quote >> here") == "a normal > quote >> here"
+
+
+def test_fence_and_notes_drop_control_characters():
+    fenced = fence("a\x1b[1mb\x00c\r\nd\te\x85f")
+    assert fenced == f"{FENCE_BEGIN}\na[1mbc\nd\tef\n{FENCE_END}"
+    assert one_line("a\x1b[1m\x07b\n c\x9b", 300) == "a [1m b c"
+    assert one_line("x" * 10, 5) == "xxxx\u2026"
 
 
 def test_special_tokens_are_stripped():

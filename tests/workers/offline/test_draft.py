@@ -116,6 +116,15 @@ def test_sanitise_keeps_only_allowed_addresses():
         # ... and at least one word of it is the email's: a generic apology is
         # the template's, whoever wrote it.
         ("We are sorry that you're having a problem.", []),
+        # ... and words every support email has ("order", "package", "store")
+        # do not count: the template's apology with "your order" added. With a
+        # word that is this email's, they may stay.
+        ("We are sorry that you're experiencing a problem with your order.", []),
+        ("We are sorry about the package and your purchase from our store.", []),
+        (
+            "We are sorry that your package had an action figure of Megatron.",
+            ["We are sorry that your package had an action figure of Megatron."],
+        ),
         ("We are sorry to hear that your business has been affected.", []),
         # Names, numbers, links not in the email; outcomes; the customer's voice.
         ("We are sorry, Optimus and Starscream will call you.", []),
