@@ -176,6 +176,7 @@ axe:
 bench: install
 	$(PY) bench/ingest.py
 	HF_HUB_OFFLINE=1 $(PY) bench/pipeline.py
+	HF_HUB_OFFLINE=1 $(PY) bench/draft_phases.py
 	HF_HUB_OFFLINE=1 $(PY) bench/soak.py
 	$(PY) bench/broker_down.py
 	$(PY) bench/dashboard.py --tickets 10000
