@@ -20,7 +20,6 @@ When reading is most of the draft, the whole draft cannot gain more than
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -33,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.figures import write_figures  # noqa: E402
 from bench.pipeline import SAMPLES, read_samples  # noqa: E402
 
 os.environ.setdefault("TRIAGE_ENV", "development")
@@ -165,9 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reading is {row['read_share_batched']:.0%} of the batched draft")
         del lm
     figures["load_average_after"] = round(os.getloadavg()[0], 2)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwritten to {args.out}")
+    write_figures(args.out, figures)
     return 0
 
 

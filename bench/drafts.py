@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.figures import write_figures  # noqa: E402
 from bench.pipeline import SAMPLES, read_samples  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "drafts.json"
@@ -113,9 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     figures["peak_rss_mb"] = round(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(f"written to {args.out}")
+    write_figures(args.out, figures)
     return 0
 
 
