@@ -32,17 +32,19 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.drafts import ENGINES  # noqa: E402
+from bench.drafts import SHOP as DRAFT_SHOP  # noqa: E402
 from bench.figures import write_figures  # noqa: E402
 from bench.pipeline import SAMPLES, read_samples  # noqa: E402
 
 os.environ.setdefault("TRIAGE_ENV", "development")
 
 RESULTS = REPO / "bench" / "results" / "draft_phases.json"
-ENGINES = {"transformers": "smollm2", "ct2": "smollm2-ct2"}
+# The pipeline's names for the shop settings drafts.py gives the draft step.
 SHOP = {
-    "shop_name": "Example Shop",
-    "shop_email": "support@example-shop.test",
-    "agent_signature": "Customer Service",
+    "shop_name": DRAFT_SHOP["shop_name"],
+    "shop_email": DRAFT_SHOP["shop_email"],
+    "agent_signature": DRAFT_SHOP["signature"],
 }
 
 
