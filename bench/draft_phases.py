@@ -69,8 +69,8 @@ def draft_prompts(n: int) -> list[list[dict[str, str]]]:
     from triage.model_profiles import resolve_models
     from workers.nlp import PipelineConfig, run_pipeline
     from workers.nlp.cache import clear_cache, load_once
+    from workers.nlp.offline.draft import engine_key
     from workers.nlp.offline.heads import default_heads_dir
-    from workers.nlp.offline.smollm2 import default_cache_dir
 
     samples = read_samples(SAMPLES)
     emails = [samples[i % len(samples)] for i in range(n)]
@@ -82,10 +82,9 @@ def draft_prompts(n: int) -> list[list[dict[str, str]]]:
     # key (workers/nlp/offline/draft.py): the recorder is put there first, and the
     # cache is emptied afterwards so that no later step finds it.
     recorder = Recorder()
-    key = ("offline", "smollm2", str(default_cache_dir().resolve()))
     clear_cache()
     try:
-        load_once(key, lambda: recorder)
+        load_once(engine_key("smollm2"), lambda: recorder)
         run_pipeline(emails, PipelineConfig(models=models, **SHOP))
     finally:
         clear_cache()

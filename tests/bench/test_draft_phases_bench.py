@@ -6,7 +6,7 @@ from __future__ import annotations
 from bench.draft_phases import draft_prompts
 from tests.workers.offline.conftest import require
 from workers.nlp.cache import clear_cache, load_once
-from workers.nlp.offline.smollm2 import default_cache_dir
+from workers.nlp.offline.draft import engine_key
 
 
 def test_the_pipelines_draft_prompts_are_recorded_and_the_recorder_forgotten():
@@ -20,8 +20,7 @@ def test_the_pipelines_draft_prompts_are_recorded_and_the_recorder_forgotten():
         assert "<<<\nCustomer: " in prompt[1]["content"]
     assert any("Megatron" in p[1]["content"] for p in prompts)
     # The next step to ask for SmolLM2 gets it, not the recorder.
-    key = ("offline", "smollm2", str(default_cache_dir().resolve()))
     try:
-        assert load_once(key, lambda: "fresh") == "fresh"
+        assert load_once(engine_key("smollm2"), lambda: "fresh") == "fresh"
     finally:
         clear_cache()

@@ -138,10 +138,15 @@ def word_count(text: str) -> int:
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def plain_line(text: str) -> str:
+    """One line without control characters: a stranger's mail can carry terminal
+    escapes and other C0/C1 bytes, which have no place in a prompt or a reply."""
+    return " ".join(CONTROL.sub(" ", text).split())
+
+
 def one_line(text: str, max_chars: int = 300) -> str:
-    """Collapse whitespace, drop control characters and cap length (notes in a
-    prompt stay one line each)."""
-    flat = " ".join(CONTROL.sub(" ", text).split())
+    """``plain_line`` capped in length (notes in a prompt stay one line each)."""
+    flat = plain_line(text)
     return flat if len(flat) <= max_chars else flat[: max_chars - 1].rstrip() + "…"
 
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from workers.nlp.cache import load_once as once
 from workers.nlp.scrub import scrub, shop_domain
-from workers.nlp.text import CONTROL
+from workers.nlp.text import plain_line
 
 if TYPE_CHECKING:
     pass
@@ -95,25 +95,18 @@ class Draft(TypedDict):
     prompt_version: str
 
 
-def _plain(text: str) -> str:
-    """One line without control characters: a stranger's mail can carry terminal
-    escapes and other C0/C1 bytes (the malformed sample does), which have no place
-    in a prompt or in a draft an agent reads and may send."""
-    return " ".join(CONTROL.sub(" ", text).split())
-
-
 def _answer_text(grounding: Mapping[str, Any]) -> str:
     answer = grounding.get("answer") or ""
     if isinstance(answer, Mapping):
         answer = answer.get("answer") or ""
-    return _plain(str(answer))
+    return plain_line(str(answer))
 
 
 def _summary_text(grounding: Mapping[str, Any]) -> str:
     summary = grounding.get("summary") or ""
     if isinstance(summary, Mapping):
         summary = summary.get("summary") or ""
-    return _plain(str(summary))
+    return plain_line(str(summary))
 
 
 def _entities(grounding: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -145,7 +138,7 @@ def customer_name(email: Mapping[str, Any], grounding: Mapping[str, Any]) -> str
 
 def _note(text: str) -> str:
     # The fence cannot be closed from inside the email's words.
-    return _plain(text.replace("<<<", "").replace(">>>", ""))[:MAX_NOTE_CHARS]
+    return plain_line(text.replace("<<<", "").replace(">>>", ""))[:MAX_NOTE_CHARS]
 
 
 def build_prompt(
@@ -175,6 +168,12 @@ def build_prompt(
         f"You are a friendly customer support agent at {_clean_line(shop_name, 80)}."
     )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def engine_key(backend: str, cache_dir: Path | None = None) -> tuple[str, ...]:
+    """The process model cache's key for a SmolLM2 engine (workers.nlp.cache)."""
+    directory = cache_dir or default_cache_dir()
+    return ("offline", backend, str(directory.resolve()))
 
 
 class DraftStep:
@@ -222,8 +221,7 @@ class DraftStep:
             directory = Path(cache_dir) if cache_dir else default_cache_dir()
             engine = SmolLM2CT2 if backend == "smollm2-ct2" else SmolLM2
             self._lm = once(
-                ("offline", backend, str(directory.resolve())),
-                lambda: engine(gguf, directory),
+                engine_key(backend, directory), lambda: engine(gguf, directory)
             )
         self.prompt_version = PROMPT_VERSION
         self.generated_by = generated_by
