@@ -276,7 +276,10 @@ def main(argv: list[str] | None = None) -> int:
         # are the template alone), batched run: the quality figure compared across
         # engines on the same model and prompts.
         "drafts": len(drafts),
-        "drafts_failed": len(drafts) - len(written),
+        "drafts_failed": sum(1 for d in drafts if d["error"] is not None),
+        # Mail in a language no installed model reads (German, Polish without
+        # their translation pairs): no draft, and the record says why.
+        "drafts_not_analysed": sum(1 for d in drafts if d.get("not_analysed")),
         "drafts_generated_share": (
             round(
                 sum(1 for d in written if d["result"].get("backend") != "template")
@@ -333,7 +336,8 @@ def print_table(f: dict[str, Any]) -> None:
         )
     if f.get("drafts"):
         print(
-            f"\ndrafts: {f['drafts']}, failed {f['drafts_failed']}, generated "
+            f"\ndrafts: {f['drafts']}, failed {f['drafts_failed']}, not analysed "
+            f"{f.get('drafts_not_analysed', 0)}, generated "
             f"sentence kept in {f['drafts_generated_share']}"
         )
 

@@ -8,6 +8,10 @@ pipeline runs its generation steps on ``ct2:`` specs.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +25,8 @@ from workers.nlp.engines.generators import (
     causal_generator,
     seq2seq_generator,
 )
+
+REPO = Path(__file__).resolve().parents[3]
 
 TEXTS = [
     "My parcel never arrived and I want a refund.",
@@ -94,6 +100,45 @@ def test_cpu_generator_runs_buckets_side_by_side(tiny_models, monkeypatch):
     monkeypatch.setenv("TRIAGE_CT2_REPLICAS", "0")
     with pytest.raises(ValueError, match="TRIAGE_CT2_REPLICAS"):
         causal_generator(f"ct2:{tiny_models['draft']}", chat=False)
+
+
+def test_opening_a_model_leaves_torch_threads_alone(tiny_models):
+    # CTranslate2 sets the opening thread's OpenMP thread count to its
+    # intra_threads (1 per replica here). With torch loaded and used first (a
+    # worker loads MiniLM before the draft engine), that call lands in torch's
+    # OpenMP runtime, and every torch model of the worker ran on one core from
+    # then on. It happens once torch has used that runtime (a parallel op, or
+    # asking it for its thread count): a process of its own, so that nothing else
+    # decides whether it has.
+    script = f"""
+import torch
+torch.set_num_threads(2)
+torch.ones(512, 512) @ torch.ones(512, 512)
+assert torch.get_num_threads() == 2
+from workers.nlp.engines.generators import causal_generator
+generator = causal_generator("ct2:{tiny_models["draft"]}", chat=False)
+assert generator._engine.engine.num_generators == 2
+opened = torch.get_num_threads()
+generator.complete(["My parcel never arrived."], batch_size=1, max_new_tokens=3)
+print(opened, torch.get_num_threads())
+"""
+    env = {
+        **os.environ,
+        "TRIAGE_DEVICE": "cpu",
+        "TRIAGE_TORCH_THREADS": "2",
+        "HF_HUB_OFFLINE": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["2", "2"]
 
 
 def test_stop_rule_ends_each_row(tiny_models):

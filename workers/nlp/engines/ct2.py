@@ -136,13 +136,23 @@ def _open(
         threads = _threads()
         inter = _replicas(threads) if parallel else 1
         intra = max(1, threads // inter)
-    return getattr(ctranslate2, kind)(
+    # Opening a model sets the calling thread's OpenMP thread count to
+    # ``intra_threads``, and torch shares that runtime: with one thread per
+    # replica, every torch model of the worker (MiniLM's embeddings, encoders)
+    # ran on one core from then on. The count torch had is put back; the
+    # replicas run in CTranslate2's own threads and keep theirs.
+    torch = sys.modules.get("torch")
+    torch_threads = torch.get_num_threads() if torch is not None else None
+    model = getattr(ctranslate2, kind)(
         str(directory),
         device=where,
         compute_type=compute_type,
         inter_threads=inter,
         intra_threads=intra,
     )
+    if torch is not None and torch.get_num_threads() != torch_threads:
+        torch.set_num_threads(torch_threads)
+    return model
 
 
 class _CT2Model:
