@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from tests.conftest import SAMPLES
 from tests.workers.offline.conftest import BUMBLEBEE, BUMBLEBEE_EMAIL, SHOP, require
 from workers.nlp.offline.draft import (
     PROMPT_VERSION,
@@ -426,3 +427,24 @@ def test_no_apology_to_a_customer_who_is_not_complaining(sentiment):
     complaint = DraftInput(**{**item.__dict__, "sentiment": "NEGATIVE"})
     (text,) = step([complaint], DraftSettings(shop_name="Example Shop"))
     assert "We are sorry" in text
+
+
+def test_stems_come_from_the_c_stemmer_and_match_snowball():
+    # Every draft's checks stem the email; snowballstemmer hands that to
+    # PyStemmer (libstemmer) when it is installed. Same algorithm, so the same
+    # stems as the pure-Python one, which the checks were written against.
+    import snowballstemmer
+    from snowballstemmer.english_stemmer import EnglishStemmer
+
+    from workers.nlp.offline.draft_guards import _stemmer
+
+    assert snowballstemmer.cext_available
+    words = sorted(
+        {
+            w.lower()
+            for path in SAMPLES.glob("*.eml")
+            for w in re.findall(r"[A-Za-z']+", path.read_text(errors="replace"))
+        }
+    )
+    assert len(words) > 500
+    assert _stemmer().stemWords(words) == EnglishStemmer().stemWords(words)
