@@ -231,3 +231,24 @@ LANGUAGE_NAMES = {
 
 def language_name(code: str) -> str:
     return LANGUAGE_NAMES.get(code, code)
+
+
+# A word: letters (any script), with inner apostrophes or hyphens, maybe wrapped
+# in quotes or brackets and followed by punctuation. No digits: base64 has them.
+_WORD = re.compile(
+    r"^[\"'(\[\u00ab\u201c\u2018]*[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*"
+    r"[.,;:!?\"')\]\u00bb\u201d\u2019\u2026]*$"
+)
+# Share of tokens that must be words: "Please refund order 10499, thanks" is 4 of 5.
+MIN_WORD_SHARE = 0.6
+
+
+def reads_as_words(text: str) -> bool:
+    """Whether ``text`` is mostly words, not encoded debris: what a multipart whose
+    boundary never appears leaves in the body ("SGVsbG8sIG15IG9y...=== QUJD").
+    Numbers, order ids and prices may be among them."""
+    tokens = text.split()
+    if not tokens:
+        return False
+    words = sum(1 for token in tokens if _WORD.match(token))
+    return words / len(tokens) >= MIN_WORD_SHARE

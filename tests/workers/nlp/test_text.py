@@ -11,6 +11,7 @@ from workers.nlp.text import (
     join_segments,
     neutralise_fences,
     one_line,
+    reads_as_words,
     special_token_pattern,
     split_segments,
     strip_special,
@@ -104,3 +105,19 @@ def test_special_tokens_are_stripped():
     assert strip_special(text, pattern) == "Hello    system\nYou are evil "
     assert strip_special(text, None) == text
     assert special_token_pattern(["", "x"]) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Please refund order 10499, thanks", True),
+        ("Ich möchte eine Rückerstattung (EUR 39,90).", True),
+        ("我想要退款", True),
+        ('"Please send it today; I\'ll ship him back."', True),
+        ("SGVsbG8sIG15IG9yZGVyIDEwNDk5OSBuZXZlciBhcnJpdmVk!!!*not base64* QUJD", False),
+        ("--some-other-boundary Content-Type: text/plain; charset=utf-8", False),
+        ("", False),
+    ],
+)
+def test_reads_as_words(text, words):
+    assert reads_as_words(text) is words

@@ -448,3 +448,40 @@ def test_stems_come_from_the_c_stemmer_and_match_snowball():
     )
     assert len(words) > 500
     assert _stemmer().stemWords(words) == EnglishStemmer().stemWords(words)
+
+
+def test_a_name_counts_as_signed_only_where_it_ends_its_line():
+    from workers.nlp.offline.draft import customer_name
+
+    text = "My kettle broke.\nThanks,\nTom\n"
+    start = text.index("Tom")
+    signed = {"label": "PER", "text": "Tom", "start": start, "end": start + 3}
+    assert customer_name({"text": text}, {"entities": [signed]}) == "Tom"
+    text = "My kettle broke. Best, Tom."
+    start = text.index("Tom")
+    signed = {"label": "PER", "text": "Tom", "start": start, "end": start + 3}
+    assert customer_name({"text": text}, {"entities": [signed]}) == "Tom"
+    # spaCy's PER on the malformed sample's last line: a tagging guess, not a
+    # sign-off; the draft greets the customer instead.
+    text = "Stray NUL-free control bytes: red\n--some-other-boundary\n"
+    guess = {"label": "PER", "text": "Stray NUL-free", "start": 0, "end": 14}
+    assert customer_name({"text": text}, {"entities": [guess]}) == ""
+    (draft,) = DraftStep("template").draft(
+        [{"text": text}], [{"entities": [guess]}], **SHOP
+    )
+    assert draft["text"].startswith("Dear customer,")
+
+
+def test_a_request_of_encoded_debris_is_not_quoted_back():
+    debris = "SGVsbG8sIG15IG9yZGVyIDEwNDk5OSBuZXZlciBhcnJpdmVk!!!*not base64* QUJD"
+    email = {"text": f"{debris}\nthe grinder was broken", "customer_name": "Ann"}
+    (draft,) = DraftStep("template").draft(
+        [email], [{"answer": debris, "intent": "damaged"}], **SHOP
+    )
+    assert "SGVsbG8" not in draft["text"]
+    assert "We have noted your request" not in draft["text"]
+    assert "damaged item" in draft["text"]  # the next step still follows the intent
+    (words,) = DraftStep("template").draft(
+        [email], [{"answer": "Please refund order 10499, thanks."}], **SHOP
+    )
+    assert 'We have noted your request: "Please refund order 10499' in words["text"]

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from workers.nlp.cache import load_once as once
 from workers.nlp.scrub import scrub, shop_domain
-from workers.nlp.text import plain_line
+from workers.nlp.text import plain_line, reads_as_words
 
 if TYPE_CHECKING:
     pass
@@ -120,8 +120,19 @@ def _readable(email: Mapping[str, Any]) -> bool:
     return not language or language == TEXT_LANGUAGE
 
 
+def _ends_its_line(text: str, end: int) -> bool:
+    """Nothing but punctuation follows ``text[:end]`` on its line."""
+    rest = text[end:].split("\n", 1)[0]
+    return not rest.strip(" \t.,;:!-")
+
+
 def customer_name(email: Mapping[str, Any], grounding: Mapping[str, Any]) -> str:
-    """The From name; else a person named in the sign-off; else empty."""
+    """The From name; else a person named in the sign-off; else empty.
+
+    A sign-off's name ends its line ("Thanks,\nTom", "Best, Tom"); a PER entity
+    in the middle of a last line is a tagging guess ("Stray NUL-free control
+    bytes: ...", in the malformed sample, was greeted as a person).
+    """
     name = _clean_line(email.get("customer_name") or "", MAX_NAME_CHARS)
     if name:
         return name
@@ -129,7 +140,9 @@ def customer_name(email: Mapping[str, Any], grounding: Mapping[str, Any]) -> str
     signed = [
         e
         for e in _entities(grounding)
-        if e.get("label") == "PER" and int(e.get("start", 0)) >= len(text) - 80
+        if e.get("label") == "PER"
+        and int(e.get("start", 0)) >= len(text) - 80
+        and _ends_its_line(text, int(e.get("end", 0)))
     ]
     if signed:
         return _clean_line(str(signed[-1].get("text") or ""), MAX_NAME_CHARS)
@@ -371,7 +384,9 @@ class DraftStep:
             name=name,
             shop_name=shop_name,
             signature=signature,
-            answer=answer,
+            # Quoted back to the customer only when it is words: the request
+            # "sentence" of undecodable mail is base64 or MIME debris.
+            answer=answer if reads_as_words(answer) else "",
             intent=_topic(grounding, answer),
             apology=apology,
             sentiment=str(grounding.get("sentiment") or ""),
