@@ -78,3 +78,28 @@ def test_summary_skips_short_mail(summary):
         "skipped": True,
         "reason": "shorter than 400 characters",
     }
+
+
+# What a multipart whose boundary never appears leaves in the body (the malformed
+# sample): MIME headers and base64 between a few lines of words.
+DEBRIS = (
+    "--some-other-boundary\nContent-Type: text/plain; charset=utf-8\n"
+    "Content-Transfer-Encoding: base64\n\n"
+    "SGVsbG8sIG15IG9yZGVyIDEwNDk5OSBuZXZlciBhcnJpdmVk!!!*not base64*\n"
+    "SGVsbG8=extra=padding===\nQUJD\n\n"
+)
+
+
+def test_debris_is_never_the_request_nor_summarised(answer, summary):
+    text = DEBRIS + KETTLE + "\n" + DEBRIS
+    (found,) = answer([text])
+    assert found["answer"] == (
+        "Could you please send me a replacement or refund the 129 euros?"
+    )
+    assert text[found["start"] : found["end"]] == found["answer"]
+    (only_debris,) = answer([DEBRIS * 3])
+    assert only_debris["answer"] == "" and only_debris["score"] == 0.0
+    (picked,) = summary([BUMBLEBEE + "\n\n" + DEBRIS * 3])
+    assert picked["skipped"] is False
+    assert "SGVsbG8" not in picked["summary"]
+    assert "Content-Type" not in picked["summary"]

@@ -14,6 +14,7 @@ import re
 from workers.contract import Answer, Summary
 from workers.nlp.offline.embeddings import PACKAGE, MiniLMEncoder, get_encoder
 from workers.nlp.offline.sentences import Sentence, split_sentences
+from workers.nlp.text import reads_as_words
 
 QUESTION = "What does the customer want?"
 # Statements, one per kind of request the shop gets. A sentence's score is its mean
@@ -119,12 +120,28 @@ class AnswerSelectStep(_SelectStep):
                 )
                 continue
             scores = self.score_sentences(sentences, vectors)
-            best = max(range(len(scores)), key=scores.__getitem__)
+            # A "sentence" of base64 or MIME debris (a multipart whose boundary
+            # never appears) is no request, however it embeds.
+            candidates = [i for i, s in enumerate(sentences) if reads_as_words(s.text)]
+            if not candidates:
+                results.append(
+                    {
+                        "question": self.question,
+                        "answer": "",
+                        "score": 0.0,
+                        "start": 0,
+                        "end": 0,
+                    }
+                )
+                continue
+            best = max(candidates, key=scores.__getitem__)
             results.append(
                 {
                     "question": self.question,
                     "answer": text[sentences[best].start : sentences[best].end],
-                    "score": _softmax_share(scores, best),
+                    "score": _softmax_share(
+                        [scores[i] for i in candidates], candidates.index(best)
+                    ),
                     "start": sentences[best].start,
                     "end": sentences[best].end,
                 }
@@ -180,7 +197,7 @@ class SummarySelectStep(_SelectStep):
         content = [
             i
             for i, s in enumerate(sentences)
-            if len(s.text.split()) >= SUMMARY_MIN_WORDS
+            if len(s.text.split()) >= SUMMARY_MIN_WORDS and reads_as_words(s.text)
         ]
         if len(content) < self.min_sentences:
             return {
