@@ -108,18 +108,6 @@ class AnswerSelectStep(_SelectStep):
         for text, (sentences, vectors) in zip(
             texts, self._embed_sentences(list(texts)), strict=True
         ):
-            if not sentences:
-                results.append(
-                    {
-                        "question": self.question,
-                        "answer": "",
-                        "score": 0.0,
-                        "start": 0,
-                        "end": 0,
-                    }
-                )
-                continue
-            scores = self.score_sentences(sentences, vectors)
             # A "sentence" of base64 or MIME debris (a multipart whose boundary
             # never appears) is no request, however it embeds.
             candidates = [i for i, s in enumerate(sentences) if reads_as_words(s.text)]
@@ -134,6 +122,7 @@ class AnswerSelectStep(_SelectStep):
                     }
                 )
                 continue
+            scores = self.score_sentences(sentences, vectors)
             best = max(candidates, key=scores.__getitem__)
             results.append(
                 {
