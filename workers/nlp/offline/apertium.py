@@ -21,7 +21,7 @@ import shutil
 import subprocess
 
 from workers.contract import Translation
-from workers.nlp.offline import OfflineSpecError, expect
+from workers.nlp.offline import OfflineSpecError, apertium_resident, expect
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +200,13 @@ class ApertiumTranslationStep:
         exe = binary()
         if exe is None:
             raise TranslationUnavailable("apertium is no longer installed")
+        if apertium_resident.enabled():
+            try:
+                return apertium_resident.translate(mode, text, timeout=timeout).rstrip(
+                    "\n"
+                )
+            except apertium_resident.ResidentError as exc:
+                logger.warning("resident apertium %s: %s; running it once", mode, exc)
         # -u: no "*" on unknown words, which agents would read as emphasis.
         done = subprocess.run(  # noqa: S603 - fixed argv, text goes to stdin
             [exe, "-u", "-f", "txt", mode],
