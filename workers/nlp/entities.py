@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from workers.contract import Entity
 from workers.nlp.device import load_pretrained, revision_of
+from workers.nlp.text import in_debris
 from workers.nlp.tinymark import is_tiny
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ class EntitiesStep:
             entities: list[Entity] = []
             for item in found:
                 start, end = int(item["start"]), int(item["end"])
+                if in_debris(text, start, end):
+                    continue
                 entities.append(
                     {
                         "label": str(item["entity_group"]),

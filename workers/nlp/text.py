@@ -6,6 +6,7 @@ Nothing here imports torch or transformers.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -247,8 +248,28 @@ def reads_as_words(text: str) -> bool:
     """Whether ``text`` is mostly words, not encoded debris: what a multipart whose
     boundary never appears leaves in the body ("SGVsbG8sIG15IG9y...=== QUJD").
     Numbers, order ids and prices may be among them."""
-    tokens = text.split()
+    # Punctuation alone ("-", "|", "/") is neither a word nor debris.
+    tokens = [t for t in text.split() if any(c.isalnum() for c in t)]
     if not tokens:
         return False
     words = sum(1 for token in tokens if _WORD.match(token))
     return words / len(tokens) >= MIN_WORD_SHARE
+
+
+# MIME structure read as body text: a part's header line or a boundary line.
+MIME_LINE = re.compile(
+    r"\s*(?:(?:content-[\w-]+|mime-version)\s*:|--[^\s]{4,}\s*$)", re.IGNORECASE
+)
+
+
+def in_debris(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` (an entity a model found) lies in what is not
+    language: a MIME header or boundary line left in the body by a multipart whose
+    boundary never appears ("Content-Type" was tagged ORG), or a span holding a
+    control character (a terminal escape: "red \\x1b[0")."""
+    if any(unicodedata.category(c) == "Cc" for c in text[start:end]):
+        return True
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start : len(text) if line_end < 0 else line_end]
+    return MIME_LINE.match(line) is not None

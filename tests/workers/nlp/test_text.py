@@ -8,6 +8,7 @@ from workers.nlp.text import (
     FENCE_BEGIN,
     FENCE_END,
     fence,
+    in_debris,
     join_segments,
     neutralise_fences,
     one_line,
@@ -121,3 +122,14 @@ def test_special_tokens_are_stripped():
 )
 def test_reads_as_words(text, words):
     assert reads_as_words(text) is words
+
+
+def test_in_debris():
+    text = "--b0undary-x\ncontent-type: text/plain\nAmazon \x1b[0m sent it\nAmazon\n"
+    assert in_debris(text, 2, 10)  # on the boundary line
+    assert in_debris(text, 13, 25)  # on a MIME header line
+    assert in_debris(text, text.index("\x1b"), text.index("\x1b") + 3)
+    last = text.rindex("Amazon")
+    assert not in_debris(text, last, last + 6)
+    first = text.index("Amazon")
+    assert not in_debris(text, first, first + 6)  # the line is words; the span clean

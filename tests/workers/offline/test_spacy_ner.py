@@ -34,3 +34,21 @@ def test_batch_order_blank_and_model_id(spacy_step):
     assert len(results) == 3
     assert spacy_step([]) == []
     assert spacy_step.model_id == "spacy:en_core_web_sm-3.8.0"
+
+
+def test_no_entities_from_mime_debris_or_control_characters(spacy_step):
+    # What a multipart whose boundary never appears leaves in the body (the
+    # malformed sample): spaCy tagged "Content-Type" ORG and "red \x1b[0" ORG.
+    text = (
+        "--some-other-boundary\nContent-Type: text/plain; charset=utf-8\n"
+        "Content-Transfer-Encoding: base64\n\n"
+        "Stray control bytes: \x1b[31m red \x1b[0m\n"
+        "My order from Amazon never arrived.\nThanks,\nTom Becker | ACME | +49 30 1\n"
+    )
+    (entities,) = spacy_step([text])
+    found = {e["text"] for e in entities}
+    assert not found & {"Content-Type", "Content-Transfer-Encoding"}
+    assert not any("\x1b" in e or "-boundary" in e for e in found)
+    assert "Amazon" in found
+    for e in entities:
+        assert text[e["start"] : e["end"]] == e["text"]

@@ -12,6 +12,7 @@ import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
 from workers.nlp.cache import load_once as once
+from workers.nlp.text import in_debris
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -94,6 +95,8 @@ class SpacyEntitiesStep:
         for text, doc in zip(texts, docs, strict=True):
             entities = []
             for ent in doc.ents:
+                if in_debris(text, ent.start_char, ent.end_char):
+                    continue
                 label = LABELS.get(ent.label_)
                 if label is None:
                     if not (self.keep_numeric and ent.label_ in NUMERIC):
