@@ -6,7 +6,6 @@ Nothing here imports torch or transformers.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -267,7 +266,7 @@ def in_debris(text: str, start: int, end: int) -> bool:
     language: a MIME header or boundary line left in the body by a multipart whose
     boundary never appears ("Content-Type" was tagged ORG), or a span holding a
     control character (a terminal escape: "red \\x1b[0")."""
-    if any(unicodedata.category(c) == "Cc" for c in text[start:end]):
+    if CONTROL.search(text, start, end):
         return True
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)

@@ -133,3 +133,5 @@ def test_in_debris():
     assert not in_debris(text, last, last + 6)
     first = text.index("Amazon")
     assert not in_debris(text, first, first + 6)  # the line is words; the span clean
+    # A span running into its line break (spaCy's "Tom\n" in a sign-off) is clean.
+    assert not in_debris("Thanks,\nTom\n", 8, 12)

@@ -457,6 +457,11 @@ def test_a_name_counts_as_signed_only_where_it_ends_its_line():
     start = text.index("Tom")
     signed = {"label": "PER", "text": "Tom", "start": start, "end": start + 3}
     assert customer_name({"text": text}, {"entities": [signed]}) == "Tom"
+    # spaCy's span may take the line break with it.
+    text = "My kettle broke.\nThanks,\nTom\nOrder 5\n"
+    start = text.index("Tom")
+    signed = {"label": "PER", "text": "Tom\n", "start": start, "end": start + 4}
+    assert customer_name({"text": text}, {"entities": [signed]}) == "Tom"
     text = "My kettle broke. Best, Tom."
     start = text.index("Tom")
     signed = {"label": "PER", "text": "Tom", "start": start, "end": start + 3}

@@ -25,14 +25,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict, cast
+from typing import Any, TypedDict, cast
 
 from workers.nlp.cache import load_once as once
-from workers.nlp.scrub import scrub, shop_domain
-from workers.nlp.text import plain_line, reads_as_words
-
-if TYPE_CHECKING:
-    pass
 from workers.nlp.offline.draft_guards import _clean_line, validate_generated
 from workers.nlp.offline.smollm2 import (
     BACKENDS,
@@ -45,6 +40,8 @@ from workers.nlp.offline.smollm2 import (
     smollm2_gguf,
 )
 from workers.nlp.offline.template import _topic, complaining, compose
+from workers.nlp.scrub import scrub, shop_domain
+from workers.nlp.text import plain_line, reads_as_words
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +118,10 @@ def _readable(email: Mapping[str, Any]) -> bool:
 
 
 def _ends_its_line(text: str, end: int) -> bool:
-    """Nothing but punctuation follows ``text[:end]`` on its line."""
+    """Nothing but punctuation follows ``text[:end]`` on its line (spaCy's span
+    may take the line break with it: "Tom\\n")."""
+    if text[:end].endswith("\n"):
+        return True
     rest = text[end:].split("\n", 1)[0]
     return not rest.strip(" \t.,;:!-")
 

@@ -7,10 +7,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    pass
 from workers.nlp.offline.draft_guards import _clean_line
 
 logger = logging.getLogger(__name__)
