@@ -11,12 +11,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("ctranslate2")
 
+from tests.conftest import REPO
 from workers.nlp import run_pipeline
 from workers.nlp.engines import ct2, ct2_convert
 from workers.nlp.engines.generators import (
@@ -25,8 +25,6 @@ from workers.nlp.engines.generators import (
     causal_generator,
     seq2seq_generator,
 )
-
-REPO = Path(__file__).resolve().parents[3]
 
 TEXTS = [
     "My parcel never arrived and I want a refund.",
