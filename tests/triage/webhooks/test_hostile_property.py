@@ -21,7 +21,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from tests.ci import needs
-from tests.conftest import SHARED_CORPUS
+from tests.conftest import NO_SHARED_CORPUS, SHARED_CORPUS
 from tests.triage.webhooks.conftest import raw_signature
 from triage.models import Message
 
@@ -148,5 +148,6 @@ def test_mutated_real_mail_is_stored_or_refused_never_a_500(client, raw):
         transaction.set_rollback(True)
 
 
+@needs(SHARED_CORPUS.exists(), NO_SHARED_CORPUS)
 def test_the_corpus_is_real_mail():
     assert len(CORPUS) >= 20
