@@ -130,3 +130,65 @@ def test_ctranslate2_static_prompt_gives_the_same_rows(monkeypatch):
     assert static_batch == plain_batch
     assert static_batch == static_alone
     assert all(text.strip() for text in plain)
+
+
+# Own parts of very different lengths, read in separate buckets, and two a few
+# tokens apart, read together with a little padding.
+UNEVEN = [
+    conversation("Refund please."),
+    conversation(
+        "My blender arrived with a cracked jar and the lid does not fit either; "
+        "I have photos of the box, the jar and the receipt from the courier, and "
+        "I would like a new jar and lid sent to the same address this week."
+    ),
+    conversation("Where is my parcel? It has been two weeks and nothing came."),
+    conversation("Where is my parcel? It has been two weeks and nothing came at all."),
+]
+
+
+def test_ragged_read_fills_the_cache_as_each_row_alone(smollm2):
+    import torch
+
+    from workers.nlp.engines.prefix_cache import layout, ragged_layout
+
+    rows = [ids(smollm2, c) for c in UNEVEN]
+    prefix = smollm2._prefixes.prefix_for(rows)
+    assert prefix is not None
+    pad = smollm2._tokenizer.pad_token_id
+    ragged = ragged_layout(smollm2._model, rows, prefix, pad, "cpu")
+    plain = layout(rows, prefix, pad)
+    # The same ids and mask as the padded layout, with every token but the last
+    # already in the cache.
+    assert ragged.input_ids == plain.input_ids
+    assert ragged.attention_mask == plain.attention_mask
+    assert ragged.cache.get_seq_length() == ragged.width - 1
+    size = len(prefix.tokens)
+    for r, row in enumerate(rows):
+        alone = layout([row[:-1]], prefix, pad)
+        with torch.inference_mode():
+            smollm2._model(
+                input_ids=torch.tensor(alone.input_ids)[:, size:],
+                cache=alone.cache,
+                use_cache=True,
+            )
+        n = len(row) - 1 - size
+        for merged, own in zip(ragged.cache.layers, alone.cache.layers, strict=True):
+            expected = own.keys[0, :, size:]
+            got = merged.keys[r, :, ragged.width - 1 - n :]
+            assert got.shape == expected.shape
+            assert torch.allclose(got, expected, atol=1e-4)
+            # The gap between the prefix and the row's own tokens is masked out.
+            assert ragged.attention_mask[r][size : ragged.width - 1 - n] == [0] * (
+                ragged.width - 1 - n - size
+            )
+
+
+def test_uneven_rows_come_out_as_alone(smollm2):
+    from workers.nlp.offline.draft import REPLY_START
+
+    def generate(conversations):
+        return smollm2.generate(
+            conversations, max_new_tokens=24, reply_start=REPLY_START
+        )
+
+    assert generate(UNEVEN) == [generate([c])[0] for c in UNEVEN]
