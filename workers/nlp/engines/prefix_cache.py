@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from workers.nlp.buckets import length_buckets
+
 # A shorter shared beginning saves less than keeping it costs.
 MIN_PREFIX_TOKENS = 32
 
@@ -160,14 +162,12 @@ def ragged_layout(
     import torch
     from transformers import DynamicCache
 
-    from workers.nlp.buckets import length_buckets
-
     size = len(prefix.tokens)
     input_ids, attention_mask, prompt_width = _laid_out(rows, size, pad_id)
     # What is read here: every row's own tokens but the last, which generate reads.
-    head = [list(row[size:-1]) for row in rows]
+    head = [row[:-1] for row in rows]
     buckets = length_buckets(
-        [len(tokens) for tokens in head],
+        [len(row) - size for row in head],
         max_rows=len(rows),
         max_tokens=2**31,
         max_padding=read_padding,
@@ -175,60 +175,39 @@ def ragged_layout(
     if len(buckets) == 1:
         # Little padding anyway: generate reads them in one call, one call fewer.
         return layout(rows, prefix, pad_id)
-    span = max(len(tokens) for tokens in head)
-    layers = len(prefix.cache.layers)
-    keys: list[torch.Tensor] = []
-    values: list[torch.Tensor] = []
+    end = prompt_width - 1
+    keys, values = [], []
+    for layer in prefix.cache.layers:
+        shape = (len(rows), layer.keys.shape[1], end, layer.keys.shape[3])
+        keys.append(layer.keys.new_zeros(shape))
+        values.append(layer.values.new_zeros(shape))
+        keys[-1][:, :, :size] = layer.keys
+        values[-1][:, :, :size] = layer.values
     for bucket in buckets:
-        width = max(len(head[r]) for r in bucket)
-        if width == 0:
-            continue
+        ids, mask, width = _laid_out([head[r] for r in bucket], size, pad_id)
+        if width == size:
+            continue  # rows of one own token: nothing to read before generate
         cache = copy.deepcopy(prefix.cache)
         if len(bucket) > 1:
             cache.batch_repeat_interleave(len(bucket))
-        mask = torch.tensor(
-            [
-                [1] * size + [0] * (width - len(head[r])) + [1] * len(head[r])
-                for r in bucket
-            ],
-            device=device,
-        )
+        mask_t = torch.tensor(mask, device=device)
         # generate's own rule: a token's position counts the real tokens before it.
-        positions = (mask.long().cumsum(-1) - 1).clamp(min=0)[:, size:]
+        positions = (mask_t.cumsum(-1) - 1).clamp(min=0)[:, size:]
         with torch.inference_mode():
             model(
-                input_ids=torch.tensor(
-                    [[pad_id] * (width - len(head[r])) + head[r] for r in bucket],
-                    device=device,
-                ),
-                attention_mask=mask,
+                input_ids=torch.tensor(ids, device=device)[:, size:],
+                attention_mask=mask_t,
                 position_ids=positions,
                 cache=cache,
                 use_cache=True,
                 logits_to_keep=1,
             )
         for i, layer in enumerate(cache.layers):
-            if len(keys) == i:
-                shape = (
-                    len(rows),
-                    layer.keys.shape[1],
-                    size + span,
-                    layer.keys.shape[3],
-                )
-                keys.append(layer.keys.new_zeros(shape))
-                values.append(layer.values.new_zeros(shape))
-                keys[i][:, :, :size] = prefix.cache.layers[i].keys
-                values[i][:, :, :size] = prefix.cache.layers[i].values
             for j, r in enumerate(bucket):
-                n = len(head[r])
-                if n:
-                    keys[i][r, :, size + span - n :] = layer.keys[
-                        j, :, size + width - n :
-                    ]
-                    values[i][r, :, size + span - n :] = layer.values[
-                        j, :, size + width - n :
-                    ]
+                n = len(head[r]) - size
+                keys[i][r, :, end - n :] = layer.keys[j, :, width - n :]
+                values[i][r, :, end - n :] = layer.values[j, :, width - n :]
     merged = DynamicCache(config=model.config)
-    for i in range(layers):
+    for i in range(len(keys)):
         merged.update(keys[i], values[i], i)
     return Layout(input_ids, attention_mask, merged, prompt_width)
