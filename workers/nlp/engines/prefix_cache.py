@@ -15,7 +15,6 @@ would be alone (checked token for token in tests/workers/offline/test_prefix_cac
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -124,13 +123,17 @@ def _laid_out(
     )
 
 
-def layout(rows: Sequence[Sequence[int]], prefix: Prefix, pad_id: int) -> Layout:
-    """``prefix | padding | own tokens`` per row, and a copy of the cache per row
-    (generation appends to it)."""
-    input_ids, attention_mask, width = _laid_out(rows, len(prefix.tokens), pad_id)
-    cache = copy.deepcopy(prefix.cache)
-    if len(rows) > 1:
-        cache.batch_repeat_interleave(len(rows))
+def layout(
+    rows: Sequence[Sequence[int]], prefix: Prefix, pad_id: int, *, room: int = 0
+) -> Layout:
+    """``prefix | padding | own tokens`` per row, and a copy of the cache per row,
+    with room for the prompt's own tokens and ``room`` more (generation appends
+    to it in place: kv_room)."""
+    from workers.nlp.engines.kv_room import behind
+
+    size = len(prefix.tokens)
+    input_ids, attention_mask, width = _laid_out(rows, size, pad_id)
+    cache = behind(prefix.cache, len(rows), length=size, room=width - size + room)
     return Layout(input_ids, attention_mask, cache, width)
 
 
@@ -147,6 +150,7 @@ def ragged_layout(
     device: str,
     *,
     read_padding: float = READ_PADDING,
+    room: int = 0,
 ) -> Layout:
     """``layout`` with the prompts already read, all but their last token, in
     calls of similar lengths; the returned cache holds them laid out as one batch.
@@ -158,9 +162,12 @@ def ragged_layout(
     padding, and their keys and values are put side by side, each row's after the
     prefix and right-aligned, the gap masked out as in ``layout``. ``generate``
     then reads each row's last token and decodes: every row is computed as alone
-    (its positions count only its real tokens, as ``generate`` counts them)."""
+    (its positions count only its real tokens, as ``generate`` counts them).
+    ``room``: the tokens generation will add past the prompt, which the cache
+    holds in place (kv_room)."""
     import torch
-    from transformers import DynamicCache
+
+    from workers.nlp.engines.kv_room import behind
 
     size = len(prefix.tokens)
     input_ids, attention_mask, prompt_width = _laid_out(rows, size, pad_id)
@@ -174,22 +181,15 @@ def ragged_layout(
     )
     if len(buckets) == 1:
         # Little padding anyway: generate reads them in one call, one call fewer.
-        return layout(rows, prefix, pad_id)
+        return layout(rows, prefix, pad_id, room=room)
     end = prompt_width - 1
-    keys, values = [], []
-    for layer in prefix.cache.layers:
-        shape = (len(rows), layer.keys.shape[1], end, layer.keys.shape[3])
-        keys.append(layer.keys.new_zeros(shape))
-        values.append(layer.values.new_zeros(shape))
-        keys[-1][:, :, :size] = layer.keys
-        values[-1][:, :, :size] = layer.values
+    # generate reads every row's last token into it, then writes ``room`` tokens.
+    merged = behind(prefix.cache, len(rows), length=end, room=1 + room)
     for bucket in buckets:
         ids, mask, width = _laid_out([head[r] for r in bucket], size, pad_id)
         if width == size:
             continue  # rows of one own token: nothing to read before generate
-        cache = copy.deepcopy(prefix.cache)
-        if len(bucket) > 1:
-            cache.batch_repeat_interleave(len(bucket))
+        cache = behind(prefix.cache, len(bucket), length=size, room=width - size)
         mask_t = torch.tensor(mask, device=device)
         # generate's own rule: a token's position counts the real tokens before it.
         positions = (mask_t.cumsum(-1) - 1).clamp(min=0)[:, size:]
@@ -202,12 +202,9 @@ def ragged_layout(
                 use_cache=True,
                 logits_to_keep=1,
             )
-        for i, layer in enumerate(cache.layers):
+        for into, layer in zip(merged.layers, cache.layers, strict=True):
             for j, r in enumerate(bucket):
                 n = len(head[r]) - size
-                keys[i][r, :, end - n :] = layer.keys[j, :, width - n :]
-                values[i][r, :, end - n :] = layer.values[j, :, width - n :]
-    merged = DynamicCache(config=model.config)
-    for i in range(len(keys)):
-        merged.update(keys[i], values[i], i)
+                into.keys[r, :, end - n :] = layer.keys[j, :, width - n :]
+                into.values[r, :, end - n :] = layer.values[j, :, width - n :]
     return Layout(input_ids, attention_mask, merged, prompt_width)

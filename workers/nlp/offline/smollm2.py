@@ -233,7 +233,12 @@ class SmolLM2:
             chunk = [encoded[r] for r in rows]
             if prefix is not None:
                 laid = ragged_layout(
-                    self._model, chunk, prefix, tokenizer.pad_token_id, self._device
+                    self._model,
+                    chunk,
+                    prefix,
+                    tokenizer.pad_token_id,
+                    self._device,
+                    room=max_new_tokens,
                 )
                 inputs = {
                     "input_ids": torch.tensor(laid.input_ids, device=self._device),
