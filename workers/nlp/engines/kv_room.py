@@ -30,16 +30,11 @@ class RoomyLayer(DynamicLayer):
     stays amortised when the room was guessed short)."""
 
     def __init__(
-        self,
-        key_buffer: torch.Tensor,
-        value_buffer: torch.Tensor,
-        length: int,
-        *,
-        room: int | None = None,
+        self, key_buffer: torch.Tensor, value_buffer: torch.Tensor, length: int
     ) -> None:
         super().__init__()
         # The room a move adds: what the buffers were given at first.
-        self._room = key_buffer.shape[-2] - length if room is None else room
+        self._room = key_buffer.shape[-2] - length
         self._adopt(key_buffer, value_buffer, length)
 
     def _adopt(
@@ -61,13 +56,12 @@ class RoomyLayer(DynamicLayer):
     def _in_buffer(self) -> bool:
         """Whether ``keys``/``values`` still are the beginning of the buffers (a
         crop shortens them in place; selection and reordering make new tensors)."""
-        buffer = self._key_buffer
         return all(
             held.data_ptr() == kept.data_ptr()
             and held.shape[:-2] == kept.shape[:-2]
             and held.stride() == kept.stride()
             for held, kept in (
-                (self.keys, buffer),
+                (self.keys, self._key_buffer),
                 (self.values, self._value_buffer),
             )
         )
@@ -130,9 +124,7 @@ def behind(prefix: Any, rows: int, *, length: int, room: int) -> Any:
     cache = DynamicCache()
     cache.layers = [
         RoomyLayer(
-            *buffers(layer.keys, layer.values, room, rows=rows, length=length),
-            length,
-            room=room,
+            *buffers(layer.keys, layer.values, room, rows=rows, length=length), length
         )
         for layer in prefix.layers
     ]
