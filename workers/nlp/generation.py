@@ -185,7 +185,7 @@ class CausalGenerator(TokenizerText):
         from transformers import AutoModelForCausalLM, pipeline
 
         model, tokenizer, device = load_pretrained(
-            AutoModelForCausalLM, model_id, require_fast=False
+            AutoModelForCausalLM, model_id, require_fast=False, generates=True
         )
         if chat and not tokenizer.chat_template:
             raise ValueError(

@@ -70,6 +70,37 @@ def test_dtype_override_on_cpu(monkeypatch, dtype, expected):
 
 
 @pytest.mark.parametrize(
+    ("has_amx", "generates", "dtype", "expected"),
+    [
+        (True, True, "auto", torch.bfloat16),
+        (True, False, "auto", torch.float32),  # encoders: same labels on every CPU
+        (False, True, "auto", torch.float32),
+        (True, True, "float32", torch.float32),  # the setting wins
+        (False, False, "bfloat16", torch.bfloat16),
+    ],
+)
+def test_generation_takes_bfloat16_on_an_amx_cpu(
+    monkeypatch, has_amx, generates, dtype, expected
+):
+    # AMX is a property of the host; which hosts have it is not ours to choose, so
+    # torch's own answer is replaced here (the real one is checked below).
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: has_amx)
+    monkeypatch.setattr(torch.cpu, "_init_amx", lambda: True)
+    monkeypatch.setenv("TRIAGE_DEVICE", "cpu")
+    monkeypatch.setenv("TRIAGE_DTYPE", dtype)
+    assert pick_device(generates=generates) == ("cpu", expected)
+
+
+def test_amx_is_what_the_cpu_reports():
+    from workers.nlp.device import amx
+
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    if not flags:
+        pytest.skip("no /proc/cpuinfo to compare with")
+    assert amx(torch) == (" amx_tile" in flags and " amx_bf16" in flags)
+
+
+@pytest.mark.parametrize(
     ("device", "dtype", "message"),
     [
         ("cpu", "float16", "needs a CUDA device"),

@@ -371,9 +371,12 @@ def test_smollm2_writes_the_pinned_sentence_and_the_checks_decide(
 ):
     from workers.nlp.offline.draft import REPLY_START, SmolLM2, smollm2_gguf
 
+    import torch
+
     step = smollm2_step
-    if step._lm._device != "cpu":
-        # The pin holds for CPU float32 numerics; a GPU host checks it on a CPU copy.
+    if step._lm._device != "cpu" or step._lm._model.dtype != torch.float32:
+        # The pin holds for CPU float32 numerics; a GPU host, or an AMX CPU (which
+        # drafts in bfloat16), checks it on a float32 CPU copy.
         monkeypatch.setenv("TRIAGE_DEVICE", "cpu")
         monkeypatch.setenv("TRIAGE_DTYPE", "float32")
         step = DraftStep("template")

