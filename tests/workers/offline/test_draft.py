@@ -369,9 +369,9 @@ PINNED_SENTENCE = "We are sorry that you're experiencing difficulties with our s
 def test_smollm2_writes_the_pinned_sentence_and_the_checks_decide(
     smollm2_step, monkeypatch
 ):
-    from workers.nlp.offline.draft import REPLY_START, SmolLM2, smollm2_gguf
-
     import torch
+
+    from workers.nlp.offline.draft import REPLY_START, SmolLM2, smollm2_gguf
 
     step = smollm2_step
     if step._lm._device != "cpu" or step._lm._model.dtype != torch.float32:
