@@ -157,6 +157,9 @@ def print_comparison(figures: dict[str, Any]) -> None:
             share = runs[b]["step_share_batched"].get(step, 0.0)
             cells.append(f"{rate!s:>7} ({share:4.0%})")
         print(f"{step:<28}" + "".join(f"{c:>14}" for c in cells))
+    print()
+    for b in names:
+        print(f"{b} draft engine: {', '.join(runs[b].get('draft_revision') or ['-'])}")
     for name, ratios in figures["comparison"].items():
         print(f"\n{name}: " + ", ".join(f"{k} {v}" for k, v in ratios.items()))
     for b in figures["backends"]:

@@ -244,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
         "batch_size": config.batch_size,
         "device": os.environ["TRIAGE_DEVICE"],
         "dtype": os.environ["TRIAGE_DTYPE"],
+        # What the draft engine actually ran: "auto" is bfloat16 on an AMX CPU
+        # (workers/nlp/device.py), and the engine's revision says so (a draft's own
+        # record names the template where the generated sentence was not kept).
+        "draft_revision": draft_engines(),
         "torch_threads": torch.get_num_threads(),
         "cpus": len(os.sched_getaffinity(0)),
         # Other processes on the machine skew CPU timings; recorded, not hidden.
@@ -300,11 +304,25 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def draft_engines() -> list[str]:
+    """Revisions of the draft engines this process loaded (dtype or quantization
+    included)."""
+    from workers.nlp.cache import loaded
+
+    return sorted(
+        f"{type(engine).__name__}@{engine.revision}"
+        for key, engine in loaded().items()
+        # workers/nlp/offline/draft.py's engine_key
+        if len(key) == 3 and key[0] == "offline" and str(key[1]).startswith("smollm2")
+    )
+
+
 def print_table(f: dict[str, Any]) -> None:
     print(
         f"\n{f['emails']} emails, {f['models']} models ({f['backend']}), "
         f"batch size {f['batch_size']}, "
-        f"device {f['device']} ({f['dtype']}), {f['torch_threads']} torch threads\n"
+        f"device {f['device']} ({f['dtype']}), {f['torch_threads']} torch threads, "
+        f"draft {', '.join(f.get('draft_revision') or ['-'])}\n"
     )
     print(f"{'path':<10} {'wall s':>9} {'emails/s':>10} {'CPU s':>9}")
     print(

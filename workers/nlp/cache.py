@@ -47,6 +47,12 @@ def load_once(key: tuple[Hashable, ...], factory: Callable[[], T]) -> T:
         return found
 
 
+def loaded() -> dict[tuple[Hashable, ...], Any]:
+    """What this process has loaded, by key (a copy: benchmarks and status)."""
+    with _lock:
+        return dict(_loaded)
+
+
 def clear_cache() -> None:
     """Forget loaded models (tests; freeing memory after a model switch)."""
     with _lock:
