@@ -142,7 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
     parser.add_argument(
-        "--dtype", default="auto", help="auto | float32 | float16 | bfloat16"
+        "--dtype",
+        default="auto",
+        help="auto | float32 | float16 | bfloat16 (auto: the worker's choice, "
+        "bfloat16 drafts on an AMX CPU; float32: every model in float32)",
     )
     parser.add_argument(
         "--threads",
