@@ -43,7 +43,10 @@ def pick_device(*, generates: bool = False) -> tuple[str, torch.dtype]:
     if forced not in {"auto", "cpu"}:
         raise ValueError(f"{DEVICE_ENV} must be auto, cpu or cuda[:N], got {forced!r}")
     _set_cpu_threads(torch)
-    dtype = _dtype(torch, torch.bfloat16 if generates and amx(torch) else torch.float32)
+    on_amx = generates and amx(torch)
+    dtype = _dtype(torch, torch.bfloat16 if on_amx else torch.float32)
+    if on_amx and dtype == torch.bfloat16:
+        logger.info("this CPU has AMX: text generation runs in bfloat16")
     if dtype == torch.float16:
         # Many CPU kernels have no fp16 implementation; fail at load, not mid-batch.
         raise ValueError(f"{DTYPE_ENV}=float16 needs a CUDA device")
