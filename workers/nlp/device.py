@@ -67,9 +67,10 @@ def amx(torch: Any) -> bool:
 
     oneDNN runs bfloat16 matrix products there: the offline draft reads its
     prompts 3.5x faster and writes a batch 1.8x faster than in float32 on a 2-core
-    Sapphire Rapids (bench/README.md). Only generation takes it by default: its text
-    changes a little (18 of 25 drafts identical), while the labels, scores and spans
-    of the encoder steps stay the same on every CPU.
+    Sapphire Rapids (bench/README.md). Only the draft models (decoder-only) take it
+    by default: their text changes a little (18 of 25 drafts identical), while the
+    labels, scores and spans of the encoder steps stay the same on every CPU, and
+    the seq2seq models were not measured.
     """
     supported = getattr(torch.cpu, "_is_amx_tile_supported", None)
     # The kernel hands out AMX state per process only when asked (arch_prctl);
