@@ -72,6 +72,11 @@ def amx(torch: Any) -> bool:
     labels, scores and spans of the encoder steps stay the same on every CPU, and
     the seq2seq models were not measured.
     """
+    # An operator who capped oneDNN below AMX gets float32: on this CPU with AMX
+    # turned off that way, bfloat16 drafts were slower than float32 (bench/README.md).
+    limit = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    if limit and limit not in {"ALL", "DEFAULT"} and "AMX" not in limit:
+        return False
     supported = getattr(torch.cpu, "_is_amx_tile_supported", None)
     # The kernel hands out AMX state per process only when asked (arch_prctl);
     # torch asks here and says whether it was granted.

@@ -86,12 +86,32 @@ def test_generation_takes_bfloat16_on_an_amx_cpu(
     # torch's own answer is replaced here (the real one is checked below).
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: has_amx)
     monkeypatch.setattr(torch.cpu, "_init_amx", lambda: True)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     monkeypatch.setenv("TRIAGE_DEVICE", "cpu")
     monkeypatch.setenv("TRIAGE_DTYPE", dtype)
     assert pick_device(generates=generates) == ("cpu", expected)
 
 
-def test_amx_is_what_the_cpu_reports():
+@pytest.mark.parametrize(
+    ("limit", "expected"),
+    [
+        ("AVX512_CORE_BF16", torch.float32),
+        ("avx2", torch.float32),
+        ("AVX512_CORE_AMX", torch.bfloat16),
+        ("ALL", torch.bfloat16),
+    ],
+)
+def test_onednn_capped_below_amx_keeps_float32(monkeypatch, limit, expected):
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    monkeypatch.setattr(torch.cpu, "_init_amx", lambda: True)
+    monkeypatch.setenv("TRIAGE_DEVICE", "cpu")
+    monkeypatch.setenv("TRIAGE_DTYPE", "auto")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", limit)
+    assert pick_device(generates=True) == ("cpu", expected)
+
+
+def test_amx_is_what_the_cpu_reports(monkeypatch):
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     from workers.nlp.device import amx
 
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""

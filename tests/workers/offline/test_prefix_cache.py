@@ -45,6 +45,7 @@ def test_bfloat16_engine_drafts_through_the_cache(monkeypatch):
 
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
     monkeypatch.setattr(torch.cpu, "_init_amx", lambda: True)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     monkeypatch.setenv("TRIAGE_DEVICE", "cpu")
     monkeypatch.setenv("TRIAGE_DTYPE", "auto")
     lm = SmolLM2(smollm2_gguf())
