@@ -311,12 +311,12 @@ def draft_engines() -> list[str]:
     """Revisions of the draft engines this process loaded (dtype or quantization
     included)."""
     from workers.nlp.cache import loaded
+    from workers.nlp.offline.smollm2 import SmolLM2, SmolLM2CT2
 
     return sorted(
         f"{type(engine).__name__}@{engine.revision}"
-        for key, engine in loaded().items()
-        # workers/nlp/offline/draft.py's engine_key
-        if len(key) == 3 and key[0] == "offline" and str(key[1]).startswith("smollm2")
+        for engine in loaded().values()
+        if isinstance(engine, SmolLM2 | SmolLM2CT2)
     )
 
 

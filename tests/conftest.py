@@ -103,3 +103,18 @@ def sample_bytes():
         return (SAMPLES / name).read_bytes()
 
     return read
+
+
+@pytest.fixture
+def host_amx(monkeypatch):
+    """``host_amx(present)``: torch reports AMX tiles (granted) or none, and oneDNN
+    is not capped. Which hosts have AMX is not ours to choose, so torch's answer is
+    replaced (tests/workers/nlp/test_device.py checks the real one)."""
+    import torch
+
+    def pretend(present: bool) -> None:
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: present)
+        monkeypatch.setattr(torch.cpu, "_init_amx", lambda: True)
+        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+
+    return pretend

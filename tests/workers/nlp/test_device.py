@@ -80,13 +80,9 @@ def test_dtype_override_on_cpu(monkeypatch, dtype, expected):
     ],
 )
 def test_generation_takes_bfloat16_on_an_amx_cpu(
-    monkeypatch, has_amx, generates, dtype, expected
+    monkeypatch, host_amx, has_amx, generates, dtype, expected
 ):
-    # AMX is a property of the host; which hosts have it is not ours to choose, so
-    # torch's own answer is replaced here (the real one is checked below).
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: has_amx)
-    monkeypatch.setattr(torch.cpu, "_init_amx", lambda: True)
-    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    host_amx(has_amx)
     monkeypatch.setenv("TRIAGE_DEVICE", "cpu")
     monkeypatch.setenv("TRIAGE_DTYPE", dtype)
     assert pick_device(generates=generates) == ("cpu", expected)
@@ -101,9 +97,8 @@ def test_generation_takes_bfloat16_on_an_amx_cpu(
         ("ALL", torch.bfloat16),
     ],
 )
-def test_onednn_capped_below_amx_keeps_float32(monkeypatch, limit, expected):
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
-    monkeypatch.setattr(torch.cpu, "_init_amx", lambda: True)
+def test_onednn_capped_below_amx_keeps_float32(monkeypatch, host_amx, limit, expected):
+    host_amx(True)
     monkeypatch.setenv("TRIAGE_DEVICE", "cpu")
     monkeypatch.setenv("TRIAGE_DTYPE", "auto")
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", limit)

@@ -33,7 +33,7 @@ def smollm2():
         return SmolLM2(smollm2_gguf())
 
 
-def test_bfloat16_engine_drafts_through_the_cache(monkeypatch):
+def test_bfloat16_engine_drafts_through_the_cache(monkeypatch, host_amx):
     """What an AMX CPU runs by default, on any CPU (torch runs bfloat16 without AMX,
     only slower): the prefix cache and the in-place cache hold bfloat16, and the
     revision says which numerics wrote."""
@@ -43,9 +43,7 @@ def test_bfloat16_engine_drafts_through_the_cache(monkeypatch):
     from workers.nlp.offline.draft import REPLY_START
     from workers.nlp.offline.smollm2 import SmolLM2, smollm2_gguf
 
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
-    monkeypatch.setattr(torch.cpu, "_init_amx", lambda: True)
-    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    host_amx(True)
     monkeypatch.setenv("TRIAGE_DEVICE", "cpu")
     monkeypatch.setenv("TRIAGE_DTYPE", "auto")
     lm = SmolLM2(smollm2_gguf())
