@@ -160,6 +160,15 @@ def test_presence_and_the_double_reply_warning(browser, live_server, agents):
     bob.fill("#draft-new textarea[name=text]", "We will refund you.")
     bob.locator("#draft-new button[name=save]").click()
     assert "Press the button again" in conflict.inner_text()
+    # A beat's answer redraws the warning; the hint must survive it (it used to
+    # vanish there, leaving a held button with no word why). The page asks again
+    # only after drawing the last answer, so two requests mean one was drawn.
+    for _ in range(2):
+        with bob.expect_request(
+            lambda request: request.url.endswith("/live/"), timeout=LIVENESS * 1000
+        ):
+            pass
+    assert "Press the button again" in conflict.inner_text()
     assert not ReplyDraft.objects.filter(ticket=ticket).exists()
     bob.locator("#draft-new button[name=save]").click()
     bob.wait_for_selector("text=Reply saved as a draft")

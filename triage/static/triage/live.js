@@ -34,6 +34,9 @@
     var sentSinceDrawn = false;
     var lastState = "viewing";
     var timer = null;
+    // Once a reply form has been held, the hint stays until the page changes: a
+    // beat's answer redraws the warning and must not drop the hint with it.
+    var held = "";
 
     function state() {
       var active = document.activeElement;
@@ -66,10 +69,10 @@
       return "";
     }
 
-    function showConflict(extra) {
+    function showConflict() {
       if (!conflict) return;
       var text = conflictText();
-      conflict.textContent = text ? text + (extra || "") : "";
+      conflict.textContent = text ? text + held : "";
       conflict.hidden = !text;
     }
 
@@ -86,7 +89,7 @@
       } else if (news.triaged > drawn.triaged || (drawn.pending > 0 && news.pending === 0)) {
         say("Triage finished");
       }
-      showConflict("");
+      showConflict();
     }
 
     function beat() {
@@ -124,7 +127,8 @@
         if (!conflictText() || form.dataset.confirmed === "yes") return;
         event.preventDefault();
         form.dataset.confirmed = "yes";
-        showConflict(" Press the button again to go ahead anyway.");
+        held = " Press the button again to go ahead anyway.";
+        showConflict();
         conflict.focus();
       });
     });
