@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.host import describe, host
+
 BACKENDS = ("transformers", "ct2", "openai")
 # Steps whose model an engine other than transformers can serve.
 GENERATION_STEPS = ("translation", "summary", "draft", "chat")
@@ -119,7 +121,12 @@ def compare(
                 else None
             ),
         }
-    figures = {"backends": backends, "runs": runs, "comparison": comparison}
+    figures = {
+        "backends": backends,
+        "runs": runs,
+        "comparison": comparison,
+        "host": host(),
+    }
     print_comparison(figures)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
@@ -134,7 +141,7 @@ def _ratio(slow: float | None, fast: float | None) -> float | None:
 def print_comparison(figures: dict[str, Any]) -> None:
     runs = figures["runs"]
     names = [b for b in figures["backends"] if "error" not in runs[b]]
-    print("\n=== side by side ===")
+    print(f"\n=== side by side === ({describe(figures['host'])})")
     print(f"{'':<28}" + "".join(f"{b:>14}" for b in names))
     rows = [
         ("naive emails/s", "naive_emails_per_s"),

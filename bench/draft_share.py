@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.host import host  # noqa: E402
 from bench.pipeline import read_samples  # noqa: E402 - after the path fix above
 
 RESULTS = REPO / "bench" / "results" / "draft_share.json"
@@ -155,6 +156,7 @@ def main() -> int:
         "wall_s": round(wall, 1),
         "per_email": rows,
         "python": platform.python_version(),
+        "host": host(),
         "cpus": len(os.sched_getaffinity(0)),
     }
     for row in rows:

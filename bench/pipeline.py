@@ -48,6 +48,7 @@ from bench.backends import (  # noqa: E402
     shares,
     with_backend,
 )
+from bench.host import describe, host  # noqa: E402
 from workers.contract import email_input  # noqa: E402
 from workers.nlp.pipeline import PipelineConfig  # noqa: E402
 
@@ -298,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "failed_steps": sorted(failed),
         "python": platform.python_version(),
+        "host": host(),
         "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
     }
     print_table(figures)
@@ -326,6 +328,7 @@ def print_table(f: dict[str, Any]) -> None:
         f"batch size {f['batch_size']}, "
         f"device {f['device']} ({f['dtype']}), {f['torch_threads']} torch threads, "
         f"draft {', '.join(f.get('draft_revision') or ['-'])}\n"
+        f"on {describe(f['host'])}\n"
     )
     print(f"{'path':<10} {'wall s':>9} {'emails/s':>10} {'CPU s':>9}")
     print(
