@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.host import host  # noqa: E402
+from bench.host import describe, host  # noqa: E402
 from bench.pipeline import read_samples  # noqa: E402 - after the path fix above
 
 RESULTS = REPO / "bench" / "results" / "draft_share.json"
@@ -168,11 +168,11 @@ def main() -> int:
         f"model-written drafts: {len(model)}/{len(rows)} "
         f"({figures['model_share']:.0%}); English mail: "
         f"{len(english_model)}/{len(english)} ({figures['english_model_share']:.0%}); "
-        f"draft model {figures['draft_model']}; {wall:.0f} s for the pipeline"
+        f"engine {args.engine}; {wall:.0f} s for the pipeline"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    print(f"measured on {describe(figures['host'])}; wrote {args.out}")
     return 0 if figures["errors"] == 0 else 1
 
 

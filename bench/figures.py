@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.host import host
+from bench.host import describe, host
 
 
 def write_figures(path: Path, figures: dict[str, Any]) -> None:
@@ -15,4 +15,4 @@ def write_figures(path: Path, figures: dict[str, Any]) -> None:
     figures.setdefault("host", host())
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(f"written to {path}")
+    print(f"measured on {describe(figures['host'])}; written to {path}")
