@@ -48,8 +48,8 @@ def parse_cpuinfo(text: str) -> dict[str, Any]:
 
 
 def host() -> dict[str, Any]:
-    """The CPU (model, vendor, ``ISA_FLAGS`` present), cores this process may use,
-    architecture and Python."""
+    """The CPU (model, vendor, ``ISA_FLAGS`` present), the cores this process may
+    use and the architecture (the benches record Python's version themselves)."""
     try:
         info = parse_cpuinfo(CPUINFO.read_text(encoding="utf-8", errors="replace"))
     except OSError:
@@ -62,7 +62,6 @@ def host() -> dict[str, Any]:
         **info,
         "cores": cores,
         "machine": platform.machine(),
-        "python": platform.python_version(),
     }
 
 

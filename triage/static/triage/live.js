@@ -34,9 +34,6 @@
     var sentSinceDrawn = false;
     var lastState = "viewing";
     var timer = null;
-    // Once a reply form has been held, the hint stays until the page changes: a
-    // beat's answer redraws the warning and must not drop the hint with it.
-    var held = "";
 
     function state() {
       var active = document.activeElement;
@@ -69,10 +66,17 @@
       return "";
     }
 
+    // While a reply form is held, every redraw of the warning (a beat's answer
+    // among them) keeps the hint: the form's own mark says so, no copy of it.
+    function heldHint() {
+      return document.querySelector("form[data-confirmed=yes]") ?
+        " Press the button again to go ahead anyway." : "";
+    }
+
     function showConflict() {
       if (!conflict) return;
       var text = conflictText();
-      conflict.textContent = text ? text + held : "";
+      conflict.textContent = text ? text + heldHint() : "";
       conflict.hidden = !text;
     }
 
@@ -127,7 +131,6 @@
         if (!conflictText() || form.dataset.confirmed === "yes") return;
         event.preventDefault();
         form.dataset.confirmed = "yes";
-        held = " Press the button again to go ahead anyway.";
         showConflict();
         conflict.focus();
       });
