@@ -445,6 +445,9 @@ TRIAGE_MODEL_TEXT_MAX_CHARS = env.int("TRIAGE_MODEL_TEXT_MAX_CHARS", 20000)
 # A GPU worker refuses to start when a configured Hub model is not in its local
 # cache and the Hub cannot be reached (workers/preflight.py).
 TRIAGE_WORKER_MODEL_CHECK = env.bool("TRIAGE_WORKER_MODEL_CHECK", True)
+# A worker that runs model steps loads their models when it starts, in the
+# background, rather than in its first task (workers/warmup.py).
+TRIAGE_WORKER_PRELOAD = env.bool("TRIAGE_WORKER_PRELOAD", True)
 
 # --- Webhooks / IMAP -------------------------------------------------------------
 # An endpoint whose secret is unset refuses every request (401).

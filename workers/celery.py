@@ -85,6 +85,45 @@ def _refuse_without_models(sender=None, instance=None, **extra) -> None:
         os._exit(78)
 
 
+# The steps whose models this worker's task processes load at start (set in the
+# main process before the pool forks, so a prefork child inherits it).
+_preload_steps: list[str] = []
+_preload_here = False  # solo/thread pools: the main process runs the tasks
+
+
+@signals.celeryd_after_setup.connect
+def _plan_preload(sender=None, instance=None, **extra) -> None:
+    """Which models to load before the first task (workers/warmup.py)."""
+    global _preload_here
+    from django.conf import settings
+
+    if instance is None or not settings.TRIAGE_WORKER_PRELOAD:
+        return
+    from celery.concurrency.prefork import TaskPool as PreforkPool
+
+    from workers.warmup import served_steps
+
+    consume = instance.app.amqp.queues.consume_from
+    _preload_steps[:] = served_steps(list(consume or ()), settings.TRIAGE_STAGE_QUEUES)
+    pool = instance.pool_cls
+    _preload_here = not (isinstance(pool, type) and issubclass(pool, PreforkPool))
+
+
+@signals.worker_process_init.connect
+def _preload_in_child(**extra) -> None:
+    from workers import warmup
+
+    warmup.start(list(_preload_steps))
+
+
+@signals.worker_ready.connect
+def _preload_in_main(**extra) -> None:
+    if _preload_here:
+        from workers import warmup
+
+        warmup.start(list(_preload_steps))
+
+
 @app.on_after_configure.connect
 def _redbeat_keys(sender=None, **extra) -> None:
     """celery-redbeat looks for its keys without Celery's CELERY_ namespace (and
