@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
+from tests.conftest import REPO
 from workers.nlp.stages import stage_steps
 from workers.warmup import served_steps
 
@@ -32,3 +37,29 @@ def test_served_steps_follow_the_queues(consumed, queues, expected):
 def test_the_stages_cover_every_step_once():
     assert sorted(EVERY) == sorted(set(EVERY))
     assert "draft" in stage_steps("generate") and "language" in stage_steps("encode")
+
+
+def test_choosing_the_steps_imports_no_torch():
+    # It runs in the prefork parent, which must never import torch: its children
+    # would inherit a torch (and OpenMP) state forked mid-flight.
+    code = (
+        "import django, sys; django.setup()\n"
+        "from workers.warmup import served_steps\n"
+        "assert served_steps(['gpu'], {'encode': 'gpu', 'generate': 'gpu'})\n"
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n"
+    )
+    env = {
+        **os.environ,
+        "TRIAGE_ENV": "development",
+        "DJANGO_SETTINGS_MODULE": "triage.settings",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
