@@ -178,6 +178,7 @@ bench: install
 	HF_HUB_OFFLINE=1 $(PY) bench/pipeline.py
 	HF_HUB_OFFLINE=1 $(PY) bench/draft_phases.py
 	HF_HUB_OFFLINE=1 $(PY) bench/soak.py
+	HF_HUB_OFFLINE=1 $(PY) bench/first_mail.py
 	$(PY) bench/broker_down.py
 	$(PY) bench/dashboard.py --tickets 10000
 
