@@ -15,6 +15,11 @@ Translation models of a templated setting (opus-mt-{src}-{tgt}, one per pair)
 stay lazy: a desk that lists ten customer languages would otherwise hold twenty
 models most of which its mail never needs.
 
+Once loaded, the steps run once on a made-up email (WARM_UP below; nothing is
+saved): the first real mail otherwise also pays for what a model does only on
+its first call (oneDNN kernels built for new shapes, lingua's per-language
+models, the draft's prefix cache). Measured with `bench/first_mail.py`.
+
 A failed load is logged and left to the task that needs the model, which
 records the error on its step, as it would without this.
 """
@@ -25,8 +30,23 @@ import logging
 import threading
 import time
 from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workers.nlp import PipelineConfig
 
 logger = logging.getLogger(__name__)
+
+# Made up, in the agents' usual language: the customer and the shop are fictional.
+WARM_UP = {
+    "subject": "Damaged order",
+    "text": (
+        "Hello, the lamp I ordered last week (order #10442) arrived with a "
+        "cracked base. Could you send a replacement or refund me? Thanks, Sam"
+    ),
+    "customer_name": "Sam Example",
+    "customer_email": "sam@example.invalid",
+}
 
 
 def served_steps(
@@ -54,10 +74,44 @@ def preload_models(steps: list[str]) -> dict[str, float]:
     return nlp.preload(pipeline_config(), steps)
 
 
+def on_a_server(step: str, config: PipelineConfig) -> bool:
+    """Whether an OpenAI-compatible server runs ``step``: the warm-up leaves it
+    out (a request per worker start to a hosted endpoint costs money, and the
+    server warms itself)."""
+    from workers.nlp.engines.generators import OPENAI_PREFIX
+
+    model = config.models.get(step, "")
+    if model == "offline:openai" or model.startswith(OPENAI_PREFIX):
+        return True
+    chat = config.chat_model()
+    return config.backends.get(step) == "chat" and chat.startswith(OPENAI_PREFIX)
+
+
+def warm_up(steps: list[str]) -> list[str]:
+    """Run ``steps`` (those no server runs) once on WARM_UP, results dropped;
+    the steps that failed.
+
+    A generation host's steps run without the encoder steps' results here
+    (no ``prior``): what they read is missing, which may fail or skip them, and
+    is only logged.
+    """
+    from workers import nlp
+    from workers.config import pipeline_config
+
+    config = pipeline_config()
+    local = [step for step in steps if not on_a_server(step, config)]
+    if not local:
+        return []
+    [outcomes] = nlp.run_pipeline([WARM_UP], config, steps=local)
+    return [step for step, outcome in outcomes.items() if outcome["error"]]
+
+
 def _run(steps: list[str]) -> None:
     started = time.perf_counter()
     try:
         timings = preload_models(steps)
+        loaded_s = time.perf_counter() - started
+        failed = warm_up(steps)
     except Exception:
         logger.exception(
             "preloading the models of %s failed; the first task that needs "
@@ -66,7 +120,13 @@ def _run(steps: list[str]) -> None:
         )
         return
     by_step = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items())
-    logger.info("models ready in %.1f s (%s)", time.perf_counter() - started, by_step)
+    logger.info(
+        "models ready in %.1f s (loaded in %.1f s: %s; warm-up %s)",
+        time.perf_counter() - started,
+        loaded_s,
+        by_step,
+        f"failed in {', '.join(failed)}" if failed else "done",
+    )
 
 
 def start(steps: list[str]) -> threading.Thread | None:

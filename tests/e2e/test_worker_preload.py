@@ -56,6 +56,8 @@ def test_models_are_loaded_before_the_first_task(worker_factory, sample_bytes, p
     assert loads(worker.lines[:ready_at]), worker.log
     for step in ("sentiment", "entities", "draft"):
         assert step in worker.lines[ready_at], worker.lines[ready_at]
+    # Every step ran once on the made-up email (workers/warmup.py).
+    assert "warm-up done" in worker.lines[ready_at], worker.log
 
     result = email_ingest(sample_bytes("01-bumblebee.eml"), source="e2e")
     message = wait_final(result.message.pk, worker)

@@ -9,8 +9,9 @@ import sys
 import pytest
 
 from tests.conftest import REPO
+from workers.nlp import PipelineConfig
 from workers.nlp.stages import stage_steps
-from workers.warmup import served_steps
+from workers.warmup import on_a_server, served_steps
 
 SINGLE = {"encode": "gpu", "generate": "gpu"}
 SPLIT = {"encode": "gpu-encode", "generate": "gpu-generate"}
@@ -63,3 +64,24 @@ def test_choosing_the_steps_imports_no_torch():
         check=True,
     )
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize(
+    ("models", "backends", "remote"),
+    [
+        ({"draft": "offline:openai"}, {}, {"draft"}),
+        ({"draft": "offline:smollm2"}, {}, set()),
+        ({"summary": "openai:qwen"}, {}, {"summary"}),
+        (
+            {"chat": "openai:qwen", "draft": "gpt2"},
+            {"draft": "chat", "summary": "chat"},
+            {"draft", "summary"},
+        ),
+        # The chat backend on a local instruction model warms up like any other.
+        ({"chat": "/models/qwen", "draft": "gpt2"}, {"draft": "chat"}, set()),
+    ],
+)
+def test_steps_a_server_runs_are_left_out_of_the_warm_up(models, backends, remote):
+    config = PipelineConfig(models=models, backends=backends)
+    found = {step for step in EVERY if on_a_server(step, config)}
+    assert found == remote
