@@ -37,12 +37,19 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Made up, in the agents' usual language: the customer and the shop are fictional.
+# Made up (the customer and the shop are fictional): a complaint, long enough for
+# every step to run its model (the summary skips short mail, the draft writes its
+# apology only for a complaint).
 WARM_UP = {
     "subject": "Damaged order",
     "text": (
-        "Hello, the lamp I ordered last week (order #10442) arrived with a "
-        "cracked base. Could you send a replacement or refund me? Thanks, Sam"
+        "Hello, I am very disappointed. The desk lamp I ordered two weeks ago "
+        "(order #10442) arrived yesterday with a cracked base and a broken switch, "
+        "and the box was torn open. I have waited a long time for this order and "
+        "it is useless to me now. I tried calling your support line twice but "
+        "nobody answered. Could you please send a replacement as soon as "
+        "possible, or refund the full price to my card? I would also like to know "
+        "how to return the damaged lamp. Thanks, Sam"
     ),
     "customer_name": "Sam Example",
     "customer_email": "sam@example.invalid",
