@@ -448,6 +448,9 @@ TRIAGE_WORKER_MODEL_CHECK = env.bool("TRIAGE_WORKER_MODEL_CHECK", True)
 # A worker that runs model steps loads their models when it starts, in the
 # background, rather than in its first task (workers/warmup.py).
 TRIAGE_WORKER_PRELOAD = env.bool("TRIAGE_WORKER_PRELOAD", True)
+# Written (JSON: pid, steps, seconds) once a worker's models are loaded and warmed
+# up; removed when the worker starts. The compose health check tests for it.
+TRIAGE_WORKER_READY_FILE = env.str("TRIAGE_WORKER_READY_FILE", "")
 
 # --- Webhooks / IMAP -------------------------------------------------------------
 # An endpoint whose secret is unset refuses every request (401).

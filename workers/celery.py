@@ -7,6 +7,7 @@ settings module for the web and the workers.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from celery import Celery, signals
 
@@ -103,17 +104,30 @@ def _plan_preload(sender=None, instance=None, **extra) -> None:
 
     from workers.warmup import served_steps
 
+    if settings.TRIAGE_WORKER_READY_FILE:
+        # A file left by an earlier run of this container is not this one's.
+        Path(settings.TRIAGE_WORKER_READY_FILE).unlink(missing_ok=True)
     consume = instance.app.amqp.queues.consume_from
     _preload_steps[:] = served_steps(list(consume or ()), settings.TRIAGE_STAGE_QUEUES)
     pool = instance.pool_cls
     _preload_here = not (isinstance(pool, type) and issubclass(pool, PreforkPool))
 
 
+def _ready_file() -> Path | None:
+    from django.conf import settings
+
+    return (
+        Path(settings.TRIAGE_WORKER_READY_FILE)
+        if settings.TRIAGE_WORKER_READY_FILE
+        else None
+    )
+
+
 @signals.worker_process_init.connect
 def _preload_in_child(**extra) -> None:
     from workers import warmup
 
-    warmup.start(list(_preload_steps))
+    warmup.start(list(_preload_steps), _ready_file())
 
 
 @signals.worker_ready.connect
@@ -121,7 +135,7 @@ def _preload_in_main(**extra) -> None:
     if _preload_here:
         from workers import warmup
 
-        warmup.start(list(_preload_steps))
+        warmup.start(list(_preload_steps), _ready_file())
 
 
 @app.on_after_configure.connect

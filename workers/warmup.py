@@ -26,10 +26,13 @@ records the error on its step, as it would without this.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Collection, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -113,7 +116,14 @@ def warm_up(steps: list[str]) -> list[str]:
     return [step for step, outcome in outcomes.items() if outcome["error"]]
 
 
-def _run(steps: list[str]) -> None:
+def mark_ready(path: Path, record: dict) -> None:
+    """Write ``record`` to ``path`` whole or not at all (a health check reads it)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(record) + "\n")
+    os.replace(tmp, path)
+
+
+def _run(steps: list[str], ready_file: Path | None) -> None:
     started = time.perf_counter()
     try:
         timings = preload_models(steps)
@@ -134,15 +144,27 @@ def _run(steps: list[str]) -> None:
         by_step,
         f"failed in {', '.join(failed)}" if failed else "done",
     )
+    if ready_file is not None:
+        record = {
+            "pid": os.getpid(),
+            "steps": steps,
+            "seconds": round(time.perf_counter() - started, 2),
+            "warm_up_failed": failed,
+        }
+        try:
+            mark_ready(ready_file, record)
+        except OSError:
+            logger.exception("could not write %s", ready_file)
 
 
-def start(steps: list[str]) -> threading.Thread | None:
-    """Preload ``steps``' models in a daemon thread (none for no steps)."""
+def start(steps: list[str], ready_file: Path | None = None) -> threading.Thread | None:
+    """Preload ``steps``' models in a daemon thread (none for no steps); then
+    write ``ready_file`` (TRIAGE_WORKER_READY_FILE: the container's health check)."""
     if not steps:
         return None
     logger.info("preloading the models of %s", ", ".join(steps))
     thread = threading.Thread(
-        target=_run, args=(steps,), name="triage-preload", daemon=True
+        target=_run, args=(steps, ready_file), name="triage-preload", daemon=True
     )
     thread.start()
     return thread

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import re
 import secrets
@@ -40,6 +41,7 @@ import requests
 
 from tests.compose import (
     env_example_values,
+    interpolate,
     load_compose,
     service_command,
     service_environment,
@@ -235,7 +237,15 @@ def _smoke(env, services, started) -> None:
     web_env = service_env("web", env)
     web = run_service("web", web_env)
     started.append(web)
-    worker = run_service("worker", service_env("worker", env))
+    worker_env = service_env("worker", env)
+    # The container's path, moved into this test's directory (runs side by side).
+    assert worker_env["TRIAGE_WORKER_READY_FILE"] == "/tmp/triage-worker-ready"
+    worker_env["TRIAGE_WORKER_READY_FILE"] = str(Path(env["TRIAGE_VAR_DIR"]) / "ready")
+    Path(worker_env["TRIAGE_WORKER_READY_FILE"]).parent.mkdir(
+        parents=True, exist_ok=True
+    )
+    Path(worker_env["TRIAGE_WORKER_READY_FILE"]).write_text("stale\n")
+    worker = run_service("worker", worker_env)
     started.append(worker)
     beat = run_service("beat", service_env("beat", env))
     started.append(beat)
@@ -318,6 +328,24 @@ def _smoke(env, services, started) -> None:
 
     # --- A signed webhook: stored, then triaged by the worker. ---
     worker.wait_for(" ready.", timeout=180)
+    # The worker's health check: unhealthy until its models are loaded (the
+    # stale file of an earlier run is gone), then healthy.
+    check = services["worker"]["healthcheck"]["test"]
+    assert check[0] == "CMD-SHELL"
+    command = interpolate(check[1], env)  # as compose hands it to the container
+
+    def healthy() -> bool:
+        return subprocess.run(["sh", "-c", command], env=worker_env).returncode == 0
+
+    # The file is written after the log line: healthy before it means the
+    # stale file survived the start.
+    if healthy():
+        assert "models ready" in worker.log, worker.log
+    worker.wait_for("models ready", timeout=300)
+    assert "warm-up done" in worker.log, worker.log[-5000:]
+    wait_until(healthy, timeout=10, what="worker health check", log=worker.log)
+    ready = json.loads(Path(worker_env["TRIAGE_WORKER_READY_FILE"]).read_text())
+    assert "draft" in ready["steps"] and ready["warm_up_failed"] == []
     raw = (SAMPLES / "01-bumblebee.eml").read_bytes()
     signature = hmac.new(
         env["TRIAGE_WEBHOOK_SECRET"].encode(), raw, hashlib.sha256
