@@ -27,8 +27,9 @@ def triage_messages(
     `extra` > 0 also claims that many other waiting messages, so a busy queue is
     triaged in batches. `whole`: every step here even in the split topology
     (`manage.py triage` runs the models in its own process). Returns how many
-    messages were triaged (or handed to the generate stage). Models load lazily
-    in this process (never in a prefork parent) and stay loaded for the next batch.
+    messages were triaged (or handed to the generate stage). Models load in this
+    process (never in a prefork parent; at its start with TRIAGE_WORKER_PRELOAD,
+    workers/warmup.py, else here) and stay loaded for the next batch.
     """
     from workers import nlp  # torch/transformers load on first use, not here
 
