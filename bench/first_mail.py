@@ -39,10 +39,12 @@ sys.path.insert(0, str(REPO))
 
 from bench.host import describe, host  # noqa: E402 - after the path set-up above
 from bench.ingest import (  # noqa: E402
+    add_service_arguments,
     drop_database,
     purge_prefix,
     recreate_database,
     with_database,
+    worker_command,
 )
 
 DB = "triage_first"
@@ -55,16 +57,7 @@ _numbers = itertools.count(1)
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="offline", help="TRIAGE_MODELS")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432"
-        ),
-    )
-    parser.add_argument(
-        "--broker-url",
-        default=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/8"),
-    )
+    add_service_arguments(parser)
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--out", type=Path, default=RESULTS)
     return parser.parse_args()
@@ -76,25 +69,13 @@ class Worker:
         self.started = time.monotonic()
         self._log = log.open("w")
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed args
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers",
-                "worker",
-                "--pool=prefork",
-                "--concurrency=1",
-                "--prefetch-multiplier=1",
-                "-Q",
-                "gpu,default",
-                "-n",
-                f"first-{secrets.token_hex(3)}@%h",
+            worker_command(
+                f"first-{secrets.token_hex(3)}",
                 "--loglevel=INFO",
                 "--without-heartbeat",
                 "--without-mingle",
                 "--without-gossip",
-            ],
+            ),
             cwd=REPO,
             env=env,
             stdout=self._log,

@@ -39,6 +39,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.ingest import (  # noqa: E402 - path set just above
+    add_service_arguments,
     drop_database,
     free_port,
     recreate_database,
@@ -57,16 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--hostile", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
     parser.add_argument("--size-mib", type=int, default=40, help="unsigned bodies")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432"
-        ),
-    )
-    parser.add_argument(
-        "--broker-url",
-        default=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/8"),
-    )
+    add_service_arguments(parser)
     parser.add_argument("--out", default=str(RESULTS))
     return parser.parse_args(argv)
 

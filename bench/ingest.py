@@ -55,13 +55,8 @@ SAMPLE_TEXT = (
 )
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count", type=int, default=2000, help="posts to time")
-    parser.add_argument("--warmup", type=int, default=100, help="untimed posts first")
-    parser.add_argument("--concurrency", type=int, default=8, help="connections")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker")
+def add_service_arguments(parser: argparse.ArgumentParser) -> None:
+    """--database-url and --broker-url, the services every bench here runs on."""
     parser.add_argument(
         "--database-url",
         default=os.environ.get(
@@ -73,6 +68,37 @@ def parse_args() -> argparse.Namespace:
         "--broker-url",
         default=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/8"),
     )
+
+
+def worker_command(name: str, *extra: str) -> list[str]:
+    """`celery worker` as production runs it: prefork, one child, one task at a
+    time, on the gpu and default queues."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers",
+        "worker",
+        "--pool=prefork",
+        "--concurrency=1",
+        "--prefetch-multiplier=1",
+        "-Q",
+        "gpu,default",
+        "-n",
+        f"{name}@%h",
+        *extra,
+    ]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=2000, help="posts to time")
+    parser.add_argument("--warmup", type=int, default=100, help="untimed posts first")
+    parser.add_argument("--concurrency", type=int, default=8, help="connections")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker")
+    add_service_arguments(parser)
     parser.add_argument("--keep", action="store_true", help="keep triage_bench")
     parser.add_argument(
         "--profile",

@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.ingest import (  # noqa: E402 - after the path set-up above
+    add_service_arguments,
     drop_database,
     free_port,
     make_requests,
@@ -39,6 +40,7 @@ from bench.ingest import (  # noqa: E402 - after the path set-up above
     run_load,
     wait_until_serving,
     with_database,
+    worker_command,
 )
 
 SOAK_DB = "triage_soak"
@@ -51,16 +53,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--drain-timeout", type=float, default=1800)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432"
-        ),
-    )
-    parser.add_argument(
-        "--broker-url",
-        default=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/8"),
-    )
+    add_service_arguments(parser)
     parser.add_argument("--keep", action="store_true", help="keep triage_soak")
     return parser.parse_args()
 
@@ -172,22 +165,7 @@ def main() -> int:
     )
     worker_log = (scratch / "worker.log").open("w")
     worker = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed args
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers",
-            "worker",
-            "--pool=prefork",
-            "--concurrency=1",
-            "--prefetch-multiplier=1",
-            "-Q",
-            "gpu,default",
-            "-n",
-            f"soak-{run}@%h",
-            "--loglevel=WARNING",
-        ],
+        worker_command(f"soak-{run}", "--loglevel=WARNING"),
         cwd=REPO,
         env=env,
         stdout=worker_log,
