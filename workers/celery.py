@@ -92,49 +92,55 @@ _preload_steps: list[str] = []
 _preload_here = False  # solo/thread pools: the main process runs the tasks
 
 
+def _ready_file() -> Path | None:
+    from django.conf import settings
+
+    path = settings.TRIAGE_WORKER_READY_FILE
+    return Path(path) if path else None
+
+
 @signals.celeryd_after_setup.connect
 def _plan_preload(sender=None, instance=None, **extra) -> None:
     """Which models to load before the first task (workers/warmup.py)."""
     global _preload_here
     from django.conf import settings
 
-    if instance is None or not settings.TRIAGE_WORKER_PRELOAD:
+    if instance is None:
+        return
+    ready = _ready_file()
+    if ready is not None:
+        # A file left by an earlier run of this container is not this one's.
+        ready.unlink(missing_ok=True)
+    if not settings.TRIAGE_WORKER_PRELOAD:
         return
     from celery.concurrency.prefork import TaskPool as PreforkPool
 
     from workers.warmup import served_steps
 
-    if settings.TRIAGE_WORKER_READY_FILE:
-        # A file left by an earlier run of this container is not this one's.
-        Path(settings.TRIAGE_WORKER_READY_FILE).unlink(missing_ok=True)
     consume = instance.app.amqp.queues.consume_from
     _preload_steps[:] = served_steps(list(consume or ()), settings.TRIAGE_STAGE_QUEUES)
     pool = instance.pool_cls
     _preload_here = not (isinstance(pool, type) and issubclass(pool, PreforkPool))
 
 
-def _ready_file() -> Path | None:
-    from django.conf import settings
-
-    return (
-        Path(settings.TRIAGE_WORKER_READY_FILE)
-        if settings.TRIAGE_WORKER_READY_FILE
-        else None
-    )
-
-
 @signals.worker_process_init.connect
 def _preload_in_child(**extra) -> None:
-    from workers import warmup
+    if _preload_steps:
+        from workers import warmup
 
-    warmup.start(list(_preload_steps), _ready_file())
+        warmup.start(list(_preload_steps), _ready_file())
 
 
 @signals.worker_ready.connect
 def _preload_in_main(**extra) -> None:
-    if _preload_here:
-        from workers import warmup
+    from workers import warmup
 
+    if not _preload_steps:
+        # Nothing to load first (preload off, or no model step here): ready now.
+        ready = _ready_file()
+        if ready is not None:
+            warmup.mark_ready(ready, warmup.ready_record([], 0.0, []))
+    elif _preload_here:
         warmup.start(list(_preload_steps), _ready_file())
 
 

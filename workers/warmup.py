@@ -61,7 +61,7 @@ WARM_UP = {
 
 def served_steps(
     consumed: Collection[str] | None, stage_queues: Mapping[str, str]
-) -> list[str] | None:
+) -> list[str]:
     """The steps a worker consuming ``consumed`` runs, in pipeline order.
 
     ``stage_queues``: stage -> queue (TRIAGE_STAGE_QUEUES). None or empty
@@ -116,6 +116,15 @@ def warm_up(steps: list[str]) -> list[str]:
     return [step for step, outcome in outcomes.items() if outcome["error"]]
 
 
+def ready_record(steps: list[str], seconds: float, failed: list[str]) -> dict:
+    return {
+        "pid": os.getpid(),
+        "steps": steps,
+        "seconds": round(seconds, 2),
+        "warm_up_failed": failed,
+    }
+
+
 def mark_ready(path: Path, record: dict) -> None:
     """Write ``record`` to ``path`` whole or not at all (a health check reads it)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -145,14 +154,9 @@ def _run(steps: list[str], ready_file: Path | None) -> None:
         f"failed in {', '.join(failed)}" if failed else "done",
     )
     if ready_file is not None:
-        record = {
-            "pid": os.getpid(),
-            "steps": steps,
-            "seconds": round(time.perf_counter() - started, 2),
-            "warm_up_failed": failed,
-        }
+        seconds = time.perf_counter() - started
         try:
-            mark_ready(ready_file, record)
+            mark_ready(ready_file, ready_record(steps, seconds, failed))
         except OSError:
             logger.exception("could not write %s", ready_file)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -11,6 +12,7 @@ from django.db import connection
 from tests.ci import NO_SERVICES, need
 from tests.e2e.processes import CeleryWorker, reset_broker, worker_env
 from tests.e2e.test_worker import wait_final
+from tests.waiting import wait_until
 from triage.models import Message
 from triage.services import email_ingest
 
@@ -66,8 +68,19 @@ def test_models_are_loaded_before_the_first_task(worker_factory, sample_bytes, p
     assert not loads(worker.lines[ready_at:]), worker.log
 
 
-def test_preload_off_loads_in_the_first_task(worker_factory, sample_bytes):
-    worker = worker_factory("prefork", TRIAGE_WORKER_PRELOAD="false")
+def test_preload_off_loads_in_the_first_task(worker_factory, sample_bytes, tmp_path):
+    ready = tmp_path / "ready"
+    ready.write_text("stale\n")
+    worker = worker_factory(
+        "prefork", TRIAGE_WORKER_PRELOAD="false", TRIAGE_WORKER_READY_FILE=str(ready)
+    )
+
+    # Nothing to load first: the health check passes once the worker is up.
+    def written() -> bool:
+        return ready.exists() and ready.read_text().startswith("{")
+
+    wait_until(written, timeout=30, what="ready file", log=lambda: worker.log)
+    assert json.loads(ready.read_text())["steps"] == []
     result = email_ingest(sample_bytes("01-bumblebee.eml"), source="e2e")
     message = wait_final(result.message.pk, worker)
     assert message.triage_status == Message.TriageStatus.TRIAGED, message.triage_error
