@@ -111,7 +111,9 @@ def smoke_database() -> str:
     """A database of our own on the local PostgreSQL, dropped afterwards."""
     database, _ = _services_or_skip()
     parts = urlsplit(database)
-    name = f"{parts.path.lstrip('/') or 'triage'}_prodsmoke"
+    # Per process: two suites on one host (a CI run beside a developer's) must
+    # not drop each other's database.
+    name = f"{parts.path.lstrip('/') or 'triage'}_prodsmoke_{os.getpid()}"
     admin_url = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
