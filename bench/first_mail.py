@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import re
 import secrets
@@ -37,7 +36,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.host import describe, host  # noqa: E402 - after the path set-up above
+from bench.figures import write_figures  # noqa: E402 - after the path set-up above
+from bench.host import describe, host  # noqa: E402
 from bench.ingest import (  # noqa: E402
     add_service_arguments,
     drop_database,
@@ -194,10 +194,9 @@ def main() -> int:
         "TRIAGE_MODELS": args.models,
         "HF_HUB_OFFLINE": "1",
     }
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "CELERY_BROKER_URL")})
-    os.environ.update(
-        {k: env[k] for k in ("CELERY_KEY_PREFIX", "TRIAGE_ENV", "TRIAGE_MEDIA_ROOT")}
-    )
+    # This process ingests the mail: the same database, broker and prefix.
+    shared = ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_KEY_PREFIX", "TRIAGE_ENV")
+    os.environ.update({k: env[k] for k in (*shared, "TRIAGE_MEDIA_ROOT")})
     os.environ["DJANGO_SETTINGS_MODULE"] = "triage.settings"
     machine = host()
     print(
@@ -234,10 +233,8 @@ def main() -> int:
         connections.close_all()
         purge_prefix(args.broker_url, prefix)
         drop_database(args.database_url, DB)
-    figures = {"models": args.models, "host": machine, "scenarios": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"wrote {args.out}; worker logs in {scratch}")
+    write_figures(args.out, {"models": args.models, "host": machine, "scenarios": rows})
+    print(f"worker logs in {scratch}")
     return 0
 
 

@@ -145,18 +145,18 @@ def _run(steps: list[str], ready_file: Path | None) -> None:
             ", ".join(steps),
         )
         return
+    ready_s = time.perf_counter() - started
     by_step = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items())
     logger.info(
         "models ready in %.1f s (loaded in %.1f s: %s; warm-up %s)",
-        time.perf_counter() - started,
+        ready_s,
         loaded_s,
         by_step,
         f"failed in {', '.join(failed)}" if failed else "done",
     )
     if ready_file is not None:
-        seconds = time.perf_counter() - started
         try:
-            mark_ready(ready_file, ready_record(steps, seconds, failed))
+            mark_ready(ready_file, ready_record(steps, ready_s, failed))
         except OSError:
             logger.exception("could not write %s", ready_file)
 
