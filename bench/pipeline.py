@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         "--dtype",
         default="auto",
         help="auto | float32 | float16 | bfloat16 (auto: the worker's choice, "
-        "bfloat16 drafts on an AMX CPU; float32: every model in float32)",
+        "bfloat16 drafts on a CPU with AMX or an AMD one with AVX512-BF16; "
+        "float32: every model in float32)",
     )
     parser.add_argument(
         "--threads",
@@ -248,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         "batch_size": config.batch_size,
         "device": os.environ["TRIAGE_DEVICE"],
         "dtype": os.environ["TRIAGE_DTYPE"],
-        # What the draft engine actually ran: "auto" is bfloat16 on an AMX CPU
+        # What the draft engine actually ran: "auto" is bfloat16 on some CPUs
         # (workers/nlp/device.py), and the engine's revision says so (a draft's own
         # record names the template where the generated sentence was not kept).
         "draft_revision": draft_engines(),

@@ -106,15 +106,32 @@ def sample_bytes():
 
 
 @pytest.fixture
-def host_amx(monkeypatch):
-    """``host_amx(present)``: torch reports AMX tiles (granted) or none, and oneDNN
-    is not capped. Which hosts have AMX is not ours to choose, so torch's answer is
-    replaced (tests/workers/nlp/test_device.py checks the real one)."""
+def host_cpu(monkeypatch):
+    """``host_cpu(amx=..., vendor=..., avx512_bf16=...)``: the CPU torch and
+    /proc/cpuinfo report, with oneDNN not capped. Which hosts have what is not ours
+    to choose, so their answers are replaced (tests/workers/nlp/test_device.py
+    checks the real ones)."""
     import torch
 
-    def pretend(present: bool) -> None:
-        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: present)
+    from workers.nlp import device
+
+    def pretend(
+        *, amx: bool, vendor: str = "GenuineIntel", avx512_bf16: bool = True
+    ) -> None:
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
         monkeypatch.setattr(torch.cpu, "_init_amx", lambda: True)
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+        monkeypatch.setattr(device, "_cpu_vendor", lambda: vendor)
         monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+
+    return pretend
+
+
+@pytest.fixture
+def host_amx(host_cpu):
+    """``host_amx(present)``: an Intel CPU with AMX tiles (granted) or without."""
+
+    def pretend(present: bool) -> None:
+        host_cpu(amx=present)
 
     return pretend

@@ -24,7 +24,8 @@ _DTYPES = ("float32", "float16", "bfloat16")
 
 def pick_device(*, generates: bool = False) -> tuple[str, torch.dtype]:
     """``("cuda", float16)`` when a GPU is usable, else ``("cpu", float32)``, or
-    ``("cpu", bfloat16)`` for a model that ``generates`` text on a CPU with AMX.
+    ``("cpu", bfloat16)`` for a model that ``generates`` text on a CPU that
+    multiplies bfloat16 faster than float32 (:func:`fast_bfloat16`).
 
     ``TRIAGE_DEVICE`` (``cpu``, ``cuda``, ``cuda:N``, ``auto``) overrides the device,
     ``TRIAGE_DTYPE`` (``auto``, ``float32``, ``float16``, ``bfloat16``) the dtype.
@@ -43,10 +44,10 @@ def pick_device(*, generates: bool = False) -> tuple[str, torch.dtype]:
     if forced not in {"auto", "cpu"}:
         raise ValueError(f"{DEVICE_ENV} must be auto, cpu or cuda[:N], got {forced!r}")
     _set_cpu_threads(torch)
-    on_amx = generates and amx(torch)
-    dtype = _dtype(torch, torch.bfloat16 if on_amx else torch.float32)
-    if on_amx and dtype == torch.bfloat16:
-        logger.info("this CPU has AMX: text generation runs in bfloat16")
+    why = fast_bfloat16(torch) if generates else ""
+    dtype = _dtype(torch, torch.bfloat16 if why else torch.float32)
+    if why and dtype == torch.bfloat16:
+        logger.info("this CPU has %s: text generation runs in bfloat16", why)
     if dtype == torch.float16:
         # Many CPU kernels have no fp16 implementation; fail at load, not mid-batch.
         raise ValueError(f"{DTYPE_ENV}=float16 needs a CUDA device")
@@ -62,15 +63,59 @@ def _dtype(torch: Any, default: torch.dtype) -> torch.dtype:
     return getattr(torch, name)
 
 
+def fast_bfloat16(torch: Any) -> str:
+    """What makes bfloat16 products faster than float32 on this CPU ("" when
+    nothing does): ``"AMX"``, or ``"AVX512-BF16"`` on an AMD CPU.
+
+    Measured (bench/README.md): on an Intel CPU with AMX the offline draft reads its
+    prompts 3.5x faster in bfloat16; on a 2-core AMD EPYC (Zen 4: AVX-512 runs as two
+    256-bit halves, and one AVX512-BF16 instruction does twice a float32 FMA's
+    products) the batched drafts are 2.1x faster. On the same Intel CPU with oneDNN
+    capped at AVX512-BF16, bfloat16 drafts were slower than float32 (its float32
+    units are full width), so an Intel CPU without AMX keeps float32.
+
+    Only the draft models (decoder-only) take it by default: their text changes a
+    little (18 of 25 drafts identical on the AMX CPU), while the labels, scores and
+    spans of the encoder steps stay the same on every CPU, and the seq2seq models
+    were not measured.
+    """
+    if amx(torch):
+        return "AMX"
+    if _cpu_vendor() != "AuthenticAMD":
+        return ""
+    supported = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    if not (supported and supported()):
+        return ""
+    # Capped below AVX512-BF16 (AVX512_CORE_VNNI), bfloat16 drafts on that CPU
+    # took 9.7 s batched against 6.7 in float32: the products are emulated.
+    limit = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    if (
+        limit
+        and limit not in {"ALL", "DEFAULT"}
+        and not any(part in limit for part in ("BF16", "FP16", "AMX", "AVX10"))
+    ):
+        return ""
+    return "AVX512-BF16"
+
+
+def _cpu_vendor() -> str:
+    """``vendor_id`` of /proc/cpuinfo ("" where there is none)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("vendor_id"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return ""
+
+
 def amx(torch: Any) -> bool:
     """The CPU has AMX tiles and this process may use them.
 
     oneDNN runs bfloat16 matrix products there: the offline draft reads its
     prompts 3.5x faster and writes a batch 1.8x faster than in float32 on a 2-core
-    Sapphire Rapids (bench/README.md). Only the draft models (decoder-only) take it
-    by default: their text changes a little (18 of 25 drafts identical), while the
-    labels, scores and spans of the encoder steps stay the same on every CPU, and
-    the seq2seq models were not measured.
+    Sapphire Rapids (bench/README.md).
     """
     # An operator who capped oneDNN below AMX gets float32: on this CPU with AMX
     # turned off that way, bfloat16 drafts were slower than float32 (bench/README.md).

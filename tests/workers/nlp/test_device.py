@@ -105,6 +105,45 @@ def test_onednn_capped_below_amx_keeps_float32(monkeypatch, host_amx, limit, exp
     assert pick_device(generates=True) == ("cpu", expected)
 
 
+@pytest.mark.parametrize(
+    ("vendor", "avx512_bf16", "limit", "expected"),
+    [
+        ("AuthenticAMD", True, "", torch.bfloat16),  # Zen 4: 2.1x faster drafts
+        ("AuthenticAMD", True, "AVX512_CORE_BF16", torch.bfloat16),
+        ("AuthenticAMD", True, "avx512_core_vnni", torch.float32),  # would emulate
+        ("AuthenticAMD", False, "", torch.float32),  # Zen 3 and older
+        ("GenuineIntel", True, "", torch.float32),  # measured slower without AMX
+    ],
+)
+def test_generation_takes_bfloat16_on_an_amd_cpu_with_avx512_bf16(
+    monkeypatch, host_cpu, vendor, avx512_bf16, limit, expected
+):
+    host_cpu(amx=False, vendor=vendor, avx512_bf16=avx512_bf16)
+    monkeypatch.setenv("TRIAGE_DEVICE", "cpu")
+    monkeypatch.setenv("TRIAGE_DTYPE", "auto")
+    if limit:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", limit)
+    assert pick_device(generates=True) == ("cpu", expected)
+    assert pick_device(generates=False) == ("cpu", torch.float32)
+
+
+def test_bfloat16_choice_is_what_the_cpu_reports(monkeypatch):
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    from workers.nlp.device import fast_bfloat16
+
+    cpuinfo = Path("/proc/cpuinfo")
+    info = cpuinfo.read_text() if cpuinfo.exists() else ""
+    if not info:
+        pytest.skip("no /proc/cpuinfo to compare with")
+    if " amx_tile" in info and " amx_bf16" in info:
+        expected = "AMX"
+    elif "AuthenticAMD" in info and " avx512_bf16" in info:
+        expected = "AVX512-BF16"
+    else:
+        expected = ""
+    assert fast_bfloat16(torch) == expected
+
+
 def test_amx_is_what_the_cpu_reports(monkeypatch):
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     from workers.nlp.device import amx

@@ -197,7 +197,7 @@ class SmolLM2:
         self._prefixes = PrefixCache(keys_and_values(model, device))
         self.revision = json.loads((directory / MARKER).read_text())["sha256"][:12]
         if model.dtype != torch.float32:
-            # Same weights, other numerics (bfloat16 on an AMX CPU): other text.
+            # Same weights, other numerics (bfloat16 on some CPUs): other text.
             self.revision += "+" + str(model.dtype).removeprefix("torch.")
 
     def generate(
