@@ -88,14 +88,20 @@ def fast_bfloat16(torch: Any) -> str:
         return ""
     # Capped below AVX512-BF16 (AVX512_CORE_VNNI), bfloat16 drafts on that CPU
     # took 9.7 s batched against 6.7 in float32: the products are emulated.
-    limit = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
-    if (
-        limit
-        and limit not in {"ALL", "DEFAULT"}
-        and not any(part in limit for part in ("BF16", "FP16", "AMX", "AVX10"))
-    ):
+    if not _onednn_allows("BF16", "FP16", "AMX", "AVX10"):
         return ""
     return "AVX512-BF16"
+
+
+def _onednn_allows(*isa_parts: str) -> bool:
+    """``ONEDNN_MAX_CPU_ISA`` is unset, or caps oneDNN at an ISA whose name holds
+    one of ``isa_parts`` (``AVX512_CORE_AMX`` holds ``AMX``)."""
+    limit = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    return (
+        not limit
+        or limit in {"ALL", "DEFAULT"}
+        or any(part in limit for part in isa_parts)
+    )
 
 
 def _cpu_vendor() -> str:
@@ -119,8 +125,7 @@ def amx(torch: Any) -> bool:
     """
     # An operator who capped oneDNN below AMX gets float32: on this CPU with AMX
     # turned off that way, bfloat16 drafts were slower than float32 (bench/README.md).
-    limit = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
-    if limit and limit not in {"ALL", "DEFAULT"} and "AMX" not in limit:
+    if not _onednn_allows("AMX"):
         return False
     supported = getattr(torch.cpu, "_is_amx_tile_supported", None)
     # The kernel hands out AMX state per process only when asked (arch_prctl);
