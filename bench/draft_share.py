@@ -48,8 +48,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--engine",
         default="smollm2",
-        choices=("smollm2", "smollm2-ct2"),
-        help="the draft's engine: transformers (smollm2) or CTranslate2",
+        choices=("smollm2", "smollm2-ct2", "openai"),
+        help="the draft's engine: transformers (smollm2), CTranslate2, or the "
+        "OpenAI-compatible server named by TRIAGE_OPENAI_*",
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     return parser.parse_args()
@@ -98,7 +99,11 @@ def main() -> int:
     args = parse_args()
     from triage.model_profiles import resolve_models
     from workers.nlp import PipelineConfig, run_pipeline
+    from workers.nlp.offline.draft import GENERATED_BY
     from workers.nlp.offline.heads import default_heads_dir
+
+    # "template" when no model sentence was kept, None when the step failed.
+    model_backends = set(GENERATED_BY.values())
 
     heads_dir = args.heads_dir or default_heads_dir()
     if not heads_available(heads_dir):
@@ -133,14 +138,14 @@ def main() -> int:
                 "language": (outcome["language"]["result"] or {}).get("language"),
                 "backend": result.get("backend"),
                 "sentence": model_sentence(result.get("text") or "")
-                if result.get("backend") == "smollm2"
+                if result.get("backend") in model_backends
                 else None,
                 "error": draft["error"],
             }
         )
-    model = [r for r in rows if r["backend"] == "smollm2"]
+    model = [r for r in rows if r["backend"] in model_backends]
     english = [r for r in rows if r["language"] == "en"]
-    english_model = [r for r in english if r["backend"] == "smollm2"]
+    english_model = [r for r in english if r["backend"] in model_backends]
     figures = {
         "emails": len(rows),
         "model_written": len(model),
@@ -169,6 +174,7 @@ def main() -> int:
         f"({figures['model_share']:.0%}); English mail: "
         f"{len(english_model)}/{len(english)} ({figures['english_model_share']:.0%}); "
         f"engine {args.engine}; {wall:.0f} s for the pipeline"
+        + (f"; {figures['errors']} drafts FAILED" if figures["errors"] else "")
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n")

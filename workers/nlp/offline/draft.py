@@ -45,6 +45,10 @@ from workers.nlp.text import plain_line, reads_as_words
 
 logger = logging.getLogger(__name__)
 
+# What a draft's ``backend`` says when a model's sentence was kept, by the step's
+# backend ("template" when none was).
+GENERATED_BY = {"smollm2": "smollm2", "smollm2-ct2": "smollm2", "openai": "openai"}
+
 
 PROMPT_VERSION = "offline-draft/2"
 
@@ -216,7 +220,7 @@ class DraftStep:
         self._lm: Generates | None = None
         self.last_backends: list[str] = []
         # What wrote a draft whose generated sentence passed the checks.
-        generated_by = "openai" if backend == "openai" else "smollm2"
+        generated_by = GENERATED_BY.get(backend, "smollm2")
         if backend == "openai":
             from workers.nlp.engines.openai_compat import OpenAIChat
 
