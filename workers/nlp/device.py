@@ -68,11 +68,13 @@ def fast_bfloat16(torch: Any) -> str:
     nothing does): ``"AMX"``, or ``"AVX512-BF16"`` on an AMD CPU.
 
     Measured (bench/README.md): on an Intel CPU with AMX the offline draft reads its
-    prompts 3.5x faster in bfloat16; on a 2-core AMD EPYC (Zen 4: AVX-512 runs as two
-    256-bit halves, and one AVX512-BF16 instruction does twice a float32 FMA's
-    products) the batched drafts are 2.1x faster. On the same Intel CPU with oneDNN
-    capped at AVX512-BF16, bfloat16 drafts were slower than float32 (its float32
-    units are full width), so an Intel CPU without AMX keeps float32.
+    prompts 3.5x faster in bfloat16; on 2-core AMD EPYCs (one AVX512-BF16
+    instruction does twice a float32 FMA's products) the batched drafts are 2.1x
+    faster on Zen 4, whose AVX-512 runs as two 256-bit halves, and 2.4x on Zen 5,
+    whose units are full width. On the Intel AMX CPU with oneDNN capped at
+    AVX512-BF16, bfloat16 drafts were slower than float32, and no Intel CPU with
+    AVX512-BF16 but no AMX (Cooper Lake) was measured: an Intel CPU without AMX
+    keeps float32.
 
     Only the draft models (decoder-only) take it by default: their text changes a
     little (18 of 25 drafts identical on the AMX CPU), while the labels, scores and
