@@ -105,10 +105,10 @@ prod-smoke: install
 # Part of `make test` (issue 14): the build with these flags takes 201 s on a quiet
 # 2-core machine (pip wheel --no-cache-dir; 15m45s while five test suites shared
 # it), once: later runs install the wheel from WHEEL_CACHE (or pip's own cache) in
-# ~5 s. `make test-llama` runs just that test.
+# ~5 s. `make test-llama` runs just the tests that need it.
 test-llama: llama-server
 	set -e; $(SERVICES_ENV); \
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -m llamacpp tests/workers/offline/test_openai_backend.py $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -m llamacpp tests/workers/offline/test_openai_backend.py tests/bench/test_llama_server.py $(PYTEST_ARGS)
 
 llama-server: install
 	@$(PY) -c "import llama_cpp.server" 2>/dev/null || { \

