@@ -11,7 +11,6 @@ against (``make llama-server`` builds it).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench.ingest import free_port
+
 MODEL_ALIAS = "smollm2"
 URL_ENV = "TRIAGE_OPENAI_BASE_URL"
 MODEL_ENV = "TRIAGE_OPENAI_MODEL"
@@ -27,12 +28,6 @@ MODEL_ENV = "TRIAGE_OPENAI_MODEL"
 
 class ServerError(RuntimeError):
     """The server could not be started (not installed, exited, never answered)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def gguf_path() -> Path:
