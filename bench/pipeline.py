@@ -126,7 +126,7 @@ def timed(call: Callable[[], list[list[dict[str, Any]]]]) -> Run:
     return Run(time.perf_counter() - started, time.process_time() - cpu, outcomes)
 
 
-def main(argv: list[str] | None = None) -> int:
+def argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=64, help="emails (samples repeated)")
     parser.add_argument(
@@ -143,13 +143,19 @@ def main(argv: list[str] | None = None) -> int:
         default=PipelineConfig.batch_size,
         help="mini-batch size (default: the worker's, 16)",
     )
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
+    # The worker's own variables are the defaults: a bench run in a shell that
+    # sets TRIAGE_DTYPE=float32 measured bfloat16 drafts while saying nothing.
+    parser.add_argument(
+        "--device",
+        default=os.environ.get("TRIAGE_DEVICE") or "auto",
+        help="auto | cpu | cuda[:N] (default: TRIAGE_DEVICE, else auto)",
+    )
     parser.add_argument(
         "--dtype",
-        default="auto",
-        help="auto | float32 | float16 | bfloat16 (auto: the worker's choice, "
-        "bfloat16 drafts on a CPU with AMX or an AMD one with AVX512-BF16; "
-        "float32: every model in float32)",
+        default=os.environ.get("TRIAGE_DTYPE") or "auto",
+        help="auto | float32 | float16 | bfloat16 (default: TRIAGE_DTYPE, else "
+        "auto: the worker's choice, bfloat16 drafts on a CPU with AMX or an AMD "
+        "one with AVX512-BF16; float32: every model in float32)",
     )
     parser.add_argument(
         "--threads",
@@ -162,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--agent-language", default="en")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argument_parser()
     args = parser.parse_args(argv)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = [b for b in backends if b not in BACKENDS]

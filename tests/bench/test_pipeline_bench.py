@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from bench.pipeline import SAMPLES, BenchArgumentError, read_samples, resolve_models
+from bench.pipeline import (
+    SAMPLES,
+    BenchArgumentError,
+    argument_parser,
+    read_samples,
+    resolve_models,
+)
 
 
 def test_samples_are_read_as_ingest_stores_them():
@@ -28,3 +34,17 @@ def test_models_argument(spec):
         return
     with pytest.raises(BenchArgumentError, match="--models"):
         resolve_models(spec)
+
+
+def test_device_and_dtype_default_to_the_workers_variables(monkeypatch):
+    monkeypatch.delenv("TRIAGE_DEVICE", raising=False)
+    monkeypatch.delenv("TRIAGE_DTYPE", raising=False)
+    args = argument_parser().parse_args([])
+    assert (args.device, args.dtype) == ("auto", "auto")
+    # A shell that keeps every model in float32 gets float32 from the bench too
+    # (it once measured bfloat16 drafts there without a word).
+    monkeypatch.setenv("TRIAGE_DEVICE", "cpu")
+    monkeypatch.setenv("TRIAGE_DTYPE", "float32")
+    args = argument_parser().parse_args([])
+    assert (args.device, args.dtype) == ("cpu", "float32")
+    assert argument_parser().parse_args(["--dtype", "auto"]).dtype == "auto"
