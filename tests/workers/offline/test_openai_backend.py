@@ -21,6 +21,7 @@ from tests.workers.offline.conftest import BUMBLEBEE_EMAIL, SHOP, require
 from workers.nlp import PipelineConfig, run_pipeline
 from workers.nlp.cache import clear_cache
 from workers.nlp.engines.openai_compat import (
+    OpenAIBackendError,
     OpenAIChat,
     OpenAISettings,
 )
@@ -109,6 +110,33 @@ def failing_server() -> Iterator:
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("mode", ["500", "timeout"])
+def test_a_failed_request_stops_the_batch(mode, failing_server):
+    """The step fails at its first failed request; the rest are not sent (they
+    were, each with its retries, before the step could fail)."""
+    server, base = failing_server(status=500, delay=1.5 if mode == "timeout" else 0)
+    chat = OpenAIChat(
+        OpenAISettings(
+            base_url=base, model="smollm2", timeout=0.5, retries=0, concurrency=1
+        )
+    )
+    conversations = [[{"role": "user", "content": f"Mail {i}"}] for i in range(6)]
+    with pytest.raises(OpenAIBackendError):
+        chat.generate(conversations, max_new_tokens=8)
+    assert len(server.seen) == 1
+    # Two in flight: both are sent (one, if the first failed before the pool's
+    # second thread took its request), the other four are not.
+    server.seen.clear()
+    chat = OpenAIChat(
+        OpenAISettings(
+            base_url=base, model="smollm2", timeout=0.5, retries=0, concurrency=2
+        )
+    )
+    with pytest.raises(OpenAIBackendError):
+        chat.generate(conversations, max_new_tokens=8)
+    assert len(server.seen) in {1, 2}
 
 
 def test_settings_come_from_the_environment():

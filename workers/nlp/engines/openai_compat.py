@@ -13,8 +13,9 @@ a model into each worker:
     TRIAGE_OPENAI_CONCURRENCY=4            # requests in flight per worker process
 
 A batch is sent as concurrent requests (at most ``concurrency`` in flight): the
-server batches them. A request that still fails after its retries raises, so the
-step that asked fails as a whole and the pipeline records that step's error for
+server batches them. A request that still fails after its retries raises (the
+batch's requests not yet sent are then not sent), so the step that asked fails
+as a whole and the pipeline records that step's error for
 the batch (the other steps' results are saved; the task re-runs that step alone,
 with backoff: workers/tasks/stages.py).
 Nothing is silently replaced by a fallback.
@@ -43,6 +44,10 @@ CHARS_PER_TOKEN = 4
 
 class OpenAIBackendError(RuntimeError):
     """The server could not produce a completion (after retries)."""
+
+
+class _NotSent(OpenAIBackendError):
+    """A request of a batch that had already failed (never raised to callers)."""
 
 
 @dataclass(frozen=True)
@@ -155,20 +160,28 @@ class OpenAIChat:
                     conversations[0], max_new_tokens=max_new_tokens, stop=stop, **extra
                 )
             ]
+        # The step fails as a whole at its first failed request, so the requests
+        # not yet sent are not sent: a server that answers 500 or hangs got
+        # every one of them, each retried, before the step could fail. Those in
+        # flight finish as the pool closes.
+        failed = threading.Event()
+
+        def one(messages: Sequence[Mapping[str, str]]) -> str:
+            if failed.is_set():
+                raise _NotSent
+            try:
+                return self.complete_one(
+                    messages, max_new_tokens=max_new_tokens, stop=stop, **extra
+                )
+            except BaseException:
+                failed.set()
+                raise
+
         workers = min(self.settings.concurrency, len(conversations))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [
-                pool.submit(
-                    self.complete_one,
-                    messages,
-                    max_new_tokens=max_new_tokens,
-                    stop=stop,
-                    **extra,
-                )
-                for messages in conversations
-            ]
-            # result() re-raises the first failure; the rest finish or fail too
-            # before the pool closes (a step fails as a whole either way).
+            futures = [pool.submit(one, messages) for messages in conversations]
+            # In order, the failure comes before any request it kept from being
+            # sent (those were taken from the queue after it).
             return [future.result() for future in futures]
 
 
