@@ -48,3 +48,21 @@ def test_device_and_dtype_default_to_the_workers_variables(monkeypatch):
     args = argument_parser().parse_args([])
     assert (args.device, args.dtype) == ("cpu", "float32")
     assert argument_parser().parse_args(["--dtype", "auto"]).dtype == "auto"
+
+
+def test_the_draft_engine_named_for_a_server(monkeypatch):
+    """The side-by-side table names the engine that drafted; a server's client is
+    held by the draft step, not loaded as a model (it once printed "-")."""
+    from bench.pipeline import draft_engines
+    from workers.nlp.cache import clear_cache, load_once
+    from workers.nlp.offline.draft import DraftStep
+
+    monkeypatch.setenv("TRIAGE_OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("TRIAGE_OPENAI_MODEL", "smollm2")
+    clear_cache()
+    try:
+        assert draft_engines() == []
+        load_once(("offline", "draft", "offline:openai"), lambda: DraftStep("openai"))
+        assert draft_engines() == ["OpenAIChat@smollm2"]
+    finally:
+        clear_cache()
