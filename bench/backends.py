@@ -25,6 +25,28 @@ class BackendError(ValueError):
     pass
 
 
+def draft_engines() -> list[str]:
+    """Revisions of the draft engines this process loaded (dtype or quantization
+    included)."""
+    from workers.nlp.cache import loaded
+    from workers.nlp.engines.openai_compat import OpenAIChat
+    from workers.nlp.offline.draft import DraftStep
+    from workers.nlp.offline.smollm2 import SmolLM2, SmolLM2CT2
+
+    engines = [
+        f"{type(engine).__name__}@{engine.revision}"
+        for engine in loaded().values()
+        if isinstance(engine, SmolLM2 | SmolLM2CT2)
+    ]
+    # A server is not a loaded model: the draft step holds its client.
+    engines += [
+        f"OpenAIChat@{step._lm.revision}"
+        for step in loaded().values()
+        if isinstance(step, DraftStep) and isinstance(step._lm, OpenAIChat)
+    ]
+    return sorted(engines)
+
+
 def with_backend(models: dict[str, str], backend: str) -> dict[str, str]:
     """The same profile with its generation steps on ``backend``'s engine."""
     if backend not in BACKENDS:

@@ -46,6 +46,7 @@ from bench.backends import (  # noqa: E402
     BACKENDS,
     BackendError,
     compare,
+    draft_engines,
     shares,
     with_backend,
 )
@@ -333,28 +334,6 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     print(f"\nwritten to {args.out}")
     return 0
-
-
-def draft_engines() -> list[str]:
-    """Revisions of the draft engines this process loaded (dtype or quantization
-    included)."""
-    from workers.nlp.cache import loaded
-    from workers.nlp.engines.openai_compat import OpenAIChat
-    from workers.nlp.offline.draft import DraftStep
-    from workers.nlp.offline.smollm2 import SmolLM2, SmolLM2CT2
-
-    engines = [
-        f"{type(engine).__name__}@{engine.revision}"
-        for engine in loaded().values()
-        if isinstance(engine, SmolLM2 | SmolLM2CT2)
-    ]
-    # A server is not a loaded model: the draft step holds its client.
-    engines += [
-        f"OpenAIChat@{step._lm.revision}"
-        for step in loaded().values()
-        if isinstance(step, DraftStep) and isinstance(step._lm, OpenAIChat)
-    ]
-    return sorted(engines)
 
 
 def print_table(f: dict[str, Any]) -> None:

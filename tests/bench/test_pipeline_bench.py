@@ -53,7 +53,7 @@ def test_device_and_dtype_default_to_the_workers_variables(monkeypatch):
 def test_the_draft_engine_named_for_a_server(monkeypatch):
     """The side-by-side table names the engine that drafted; a server's client is
     held by the draft step, not loaded as a model (it once printed "-")."""
-    from bench.pipeline import draft_engines
+    from bench.backends import draft_engines
     from workers.nlp.cache import clear_cache, load_once
     from workers.nlp.offline.draft import DraftStep
 
