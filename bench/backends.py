@@ -29,21 +29,16 @@ def draft_engines() -> list[str]:
     """Revisions of the draft engines this process loaded (dtype or quantization
     included)."""
     from workers.nlp.cache import loaded
-    from workers.nlp.engines.openai_compat import OpenAIChat
     from workers.nlp.offline.draft import DraftStep
     from workers.nlp.offline.smollm2 import SmolLM2, SmolLM2CT2
 
-    engines = [
-        f"{type(engine).__name__}@{engine.revision}"
-        for engine in loaded().values()
-        if isinstance(engine, SmolLM2 | SmolLM2CT2)
-    ]
-    # A server is not a loaded model: the draft step holds its client.
-    engines += [
-        f"OpenAIChat@{step._lm.revision}"
-        for step in loaded().values()
-        if isinstance(step, DraftStep) and isinstance(step._lm, OpenAIChat)
-    ]
+    engines = []
+    for value in loaded().values():
+        if isinstance(value, SmolLM2 | SmolLM2CT2):
+            engines.append(f"{type(value).__name__}@{value.revision}")
+        # A server is not a loaded model: the draft step says which it asks.
+        elif isinstance(value, DraftStep) and value.backend == "openai":
+            engines.append(f"OpenAIChat@{value.revision}")
     return sorted(engines)
 
 
