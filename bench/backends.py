@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.chart import chart_title, write_chart
 from bench.host import describe, host
 
 BACKENDS = ("transformers", "ct2", "openai")
@@ -147,7 +148,8 @@ def compare(
     print_comparison(figures)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwritten to {args.out}")
+    chart = write_chart(figures, args.out, chart_title(figures))
+    print(f"\nwritten to {args.out} and {chart}")
     return 0 if all("error" not in r for r in runs.values()) else 1
 
 

@@ -50,6 +50,7 @@ from bench.backends import (  # noqa: E402
     shares,
     with_backend,
 )
+from bench.chart import chart_title, write_chart  # noqa: E402
 from bench.host import describe, host  # noqa: E402
 from bench.llama_server import URL_ENV, ServerError, smollm2_server_env  # noqa: E402
 from workers.contract import email_input  # noqa: E402
@@ -332,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     print_table(figures)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwritten to {args.out}")
+    chart = write_chart(figures, args.out, chart_title(figures))
+    print(f"\nwritten to {args.out} and {chart}")
     return 0
 
 

@@ -18,7 +18,7 @@ from tests.factories import (
     UserFactory,
 )
 from triage import selectors
-from triage.admin_views import nice_max
+from triage.charts import nice_max
 from triage.models import ReplyDraft, Ticket
 from triage.services import reply_create, roles_sync
 
