@@ -33,7 +33,7 @@ def duration_label(hours: float | None) -> str:
 def overview(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("triage.view_ticket"):
         raise PermissionDenied
-    per_day, intents, backlog, approval, sla = overview_numbers()
+    per_day, intents, backlog, approval, sla, speed = overview_numbers()
     not_analysed = selectors.overview_not_analysed()
     day_labels = [row["day"].strftime("%d %b") for row in per_day["rows"]]
     approval_labels = [row["day"].strftime("%d %b") for row in approval["rows"]]
@@ -66,6 +66,14 @@ def overview(request: HttpRequest) -> HttpResponse:
         "approval": approval,
         "sla": sla,
         "approval_median": duration_label(approval["median"]),
+        "speed": speed,
+        # Bars of the median; the table beside them has the 95th percentile too.
+        "speed_chart": stacked_rows(
+            [row["label"] for row in speed["rows"]],
+            ["median ms per email"],
+            [[round(row["median_ms"] or 0.0, 1)] for row in speed["rows"]],
+            "",
+        ),
         "approval_chart": stacked_columns(
             approval_labels,
             ["median hours"],

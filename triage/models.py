@@ -333,6 +333,9 @@ class Analysis(models.Model):
             models.Index(
                 fields=["message"], condition=Q(is_tiny=True), name="analysis_tiny_idx"
             ),
+            # The overview's analysis speed reads a week of rows by creation time
+            # (triage.selectors.pipeline_speed), not the whole table.
+            models.Index(fields=["created_at"], name="analysis_created_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

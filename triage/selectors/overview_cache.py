@@ -20,16 +20,17 @@ from triage.selectors.overview import (
     overview_tickets_per_day,
     overview_time_to_approval,
 )
+from triage.selectors.pipeline_speed import overview_pipeline_speed
 from triage.selectors.sla import sla_overview
 
-Numbers = tuple[Any, Any, Any, Any, Any]
+Numbers = tuple[Any, Any, Any, Any, Any, Any]
 
 
 def overview_cache_key() -> str:
     # Day and zone in the key: the charts are drawn in local days. The version
     # changes with the tuple's shape (a shared cache outlives a deploy).
     zone = timezone.get_current_timezone_name()
-    return f"triage:overview:v2:{zone}:{timezone.localdate()}"
+    return f"triage:overview:v3:{zone}:{timezone.localdate()}"
 
 
 def overview_compute() -> Numbers:
@@ -39,6 +40,7 @@ def overview_compute() -> Numbers:
         overview_open_by_priority_age(),
         overview_time_to_approval(days=30),
         sla_overview(),  # issue 15, templates/admin/triage/_overview_sla.html
+        overview_pipeline_speed(days=7),  # _overview_speed.html
     )
 
 

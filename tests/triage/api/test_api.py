@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from tests.factories import MessageFactory, ReplyDraftFactory, TicketFactory
 from tests.triage.api.conftest import client_for
 from triage.api.models import ApiToken
-from triage.models import AuditEvent, ReplyDraft, Ticket
+from triage.models import Analysis, AuditEvent, ReplyDraft, Ticket
 from triage.services.api_tokens import api_token_revoke
 from triage.services.reply_approval import reply_version
 
@@ -280,14 +280,18 @@ def test_a_reader_without_change_rights_cannot_write(db):
 
 def test_overview_figures(agent_api):
     TicketFactory(sentiment_label="NEGATIVE")
+    Analysis.objects.create(message=MessageFactory(), step="draft", duration_ms=120.0)
     body = agent_api.get("/api/v1/overview/").json()
     assert set(body) == {
         "tickets_per_day",
         "intent_mix",
         "open_by_priority_age",
         "time_to_approval",
+        "analysis_speed",
     }
     assert "NEGATIVE" in str(body["tickets_per_day"])
+    (draft,) = body["analysis_speed"]["rows"]
+    assert (draft["step"], draft["median_ms"], draft["share"]) == ("draft", 120.0, 1.0)
 
 
 def test_message_detail_and_customers(agent_api):
