@@ -71,7 +71,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "speed_chart": stacked_rows(
             [row["label"] for row in speed["rows"]],
             ["median ms per email"],
-            [[round(row["median_ms"] or 0.0, 1)] for row in speed["rows"]],
+            [[round(row["median_ms"], 1)] for row in speed["rows"]],
             "",
         ),
         "approval_chart": stacked_columns(
