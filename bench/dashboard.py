@@ -293,7 +293,9 @@ def _messages_sql(body: str) -> str:
             || '<html><body><p>' || b.text || '</p></body></html>', 'UTF8'),
         1800, md5(t.id::text || k) || md5(k::text || t.id), false, false, '[]',
         t.created_at + make_interval(hours => (k - 1) * 5),
-        CASE WHEN k = 2 THEN 'received' ELSE 'triaged' END, 1, NULL, NULL, '',
+        -- Sent replies are stored 'triaged' (reply_common.outbound_message_record):
+        -- they once were 'received' here, 60k rows no deployment has.
+        'triaged', 1, NULL, NULL, '',
         CASE WHEN k = 2 THEN NULL
              ELSE t.created_at + make_interval(hours => (k - 1) * 5, mins => 1) END
     FROM triage_ticket t

@@ -29,6 +29,14 @@ def duration_label(hours: float | None) -> str:
     return f"{hours / 24:.1f} days"
 
 
+def seconds_label(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return duration_label(seconds / 3600)
+
+
 @staff_member_required
 def overview(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("triage.view_ticket"):
@@ -67,6 +75,9 @@ def overview(request: HttpRequest) -> HttpResponse:
         "sla": sla,
         "approval_median": duration_label(approval["median"]),
         "speed": speed,
+        "latency_median": seconds_label(speed["latency"]["median_s"]),
+        "latency_p95": seconds_label(speed["latency"]["p95_s"]),
+        "oldest_waiting": seconds_label(speed["latency"]["oldest_waiting_s"]),
         # Bars of the median; the table beside them has the 95th percentile too.
         "speed_chart": stacked_rows(
             [row["label"] for row in speed["rows"]],

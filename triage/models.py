@@ -184,6 +184,10 @@ class Ticket(models.Model):
         return f"[#{self.pk}] {self.subject or '(no subject)'}"
 
 
+# Message.triage_status values of mail still waiting for its analysis.
+UNTRIAGED = ("received", "triaging")
+
+
 class Message(models.Model):
     class Direction(models.TextChoices):
         INBOUND = "inbound", "Inbound"
@@ -257,7 +261,25 @@ class Message(models.Model):
                 fields=["direction", "message_id"], name="uniq_message_id_per_direction"
             ),
         ]
-        indexes = [models.Index(fields=["message_id"], name="message_rfc_id_idx")]
+        indexes = [
+            models.Index(fields=["message_id"], name="message_rfc_id_idx"),
+            # Mail waiting for its analysis: /healthz (polled), the sweeper and the
+            # overview ask for its count and oldest arrival; this index holds those
+            # rows only, however large the table.
+            models.Index(
+                fields=["received_at"],
+                condition=Q(direction="inbound", triage_status__in=UNTRIAGED),
+                name="message_untriaged_idx",
+            ),
+            # The overview's arrival-to-analysis times: the newest analysed mails,
+            # read from the index alone.
+            models.Index(
+                fields=["triaged_at"],
+                include=["received_at"],
+                condition=Q(triaged_at__isnull=False),
+                name="message_triaged_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.direction} {self.message_id}"

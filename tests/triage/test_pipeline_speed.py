@@ -100,3 +100,52 @@ def test_no_timed_analysis_yet(admin_client):
     analysis("draft", 0.0)  # written without a time (an import, an old row)
     page = admin_client.get(reverse("triage_overview")).content.decode()
     assert "No analysis with a recorded time in this period." in page
+
+
+def mail(arrived_min_ago: float, analysed_min_ago: float | None, **fields):
+    now = timezone.now()
+    analysed = analysed_min_ago is not None
+    fields.setdefault("triage_status", "triaged" if analysed else "received")
+    return MessageFactory(
+        received_at=now - timedelta(minutes=arrived_min_ago),
+        triaged_at=now - timedelta(minutes=analysed_min_ago) if analysed else None,
+        **fields,
+    )
+
+
+def test_arrival_to_analysis_and_mail_waiting_now():
+    for waited_s in (10, 20, 30, 40, 50):
+        mail(10 + waited_s / 60, 10)
+    mail(60 * 24 * 9, 60 * 24 * 8)  # analysed before the window
+    mail(30, None)  # waiting for half an hour
+    mail(2, None)
+    mail(5, None, direction="outbound", triage_status="triaged")  # our reply
+    latency = overview_pipeline_speed(days=7)["latency"]
+    assert latency["timed"] == 5
+    assert latency["median_s"] == pytest.approx(30.0, abs=0.01)
+    assert latency["p95_s"] == pytest.approx(48.0, abs=0.01)
+    assert latency["waiting"] == 2
+    assert latency["oldest_waiting_s"] == pytest.approx(30 * 60, abs=5)
+
+
+def test_latency_from_the_newest_mails_only():
+    mail(60, 59)  # waited a minute, an hour ago
+    mail(3, 1)  # waited two minutes, a minute ago
+    latency = pipeline_speed.triage_latency(days=7, limit=1)
+    assert (latency["timed"], latency["median_s"]) == (
+        1,
+        pytest.approx(120.0, abs=0.01),
+    )
+
+
+def test_the_overview_says_how_long_mail_waits(admin_client, settings):
+    settings.TRIAGE_OVERVIEW_CACHE_SECONDS = 0
+    page = admin_client.get(reverse("triage_overview")).content.decode()
+    assert "No mail analysed in this period." in page
+    assert "<strong>0</strong> mails waiting for analysis now" in page
+    mail(12, 10)
+    mail(125, None)
+    page = admin_client.get(reverse("triage_overview")).content.decode()
+    assert "<strong>2 min</strong> median from arrival to analysis" in page
+    assert "<strong>1</strong> mail waiting for analysis now" in page
+    assert "(the oldest for 2.1 h)" in page

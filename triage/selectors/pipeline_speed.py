@@ -1,4 +1,5 @@
-"""How fast the workers analyse mail on this deployment's hardware, per step.
+"""How fast the workers analyse mail on this deployment's hardware: per step, and
+from a mail's arrival to its analysis.
 
 Read from the milliseconds every ``Analysis`` row records (a batch's time shared by
 the mails in it: ms per email): what a team lead checks after a deploy, a model
@@ -22,13 +23,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
+from django.db.models import Count, Min
 from django.utils import timezone
 
-from triage.models import Analysis
+from triage.models import UNTRIAGED, Analysis, Message
 from workers import contract
 
 # About 2,500 mails at eight steps each.
 RECENT_ROWS = 20_000
+RECENT_MAILS = 2_500
 
 _SPEED_SQL = """
 SELECT step, count(*),
@@ -66,7 +69,72 @@ def overview_pipeline_speed(
         }
         for step in sorted(found, key=lambda s: (order.get(s, len(order)), s))
     ]
-    return {"days": days, "limit": limit, "rows": rows, "total_ms": total_ms}
+    return {
+        "days": days,
+        "limit": limit,
+        "rows": rows,
+        "total_ms": total_ms,
+        "latency": triage_latency(days=days),
+    }
+
+
+_LATENCY_SQL = """
+SELECT count(*),
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds),
+    percentile_cont(0.95) WITHIN GROUP (ORDER BY seconds)
+FROM (
+    SELECT greatest(extract(epoch FROM triaged_at - received_at), 0) AS seconds
+    FROM {table}
+    WHERE triaged_at >= %s ORDER BY triaged_at DESC LIMIT %s
+) AS recent
+"""
+
+
+def triage_latency(*, days: int = 7, limit: int = RECENT_MAILS) -> dict[str, Any]:
+    """How long mail waits for its analysis: the median and 95th percentile
+    seconds from arrival to the analysis last saved, over the newest ``limit``
+    analysed mails of the window (both read from ``message_triaged_idx``), and
+    the mail waiting now with the age of the oldest (``message_untriaged_idx``)."""
+    since = timezone.now() - timedelta(days=days)
+    if connection.vendor == "postgresql":
+        timed, median, p95 = _latency_sql(since, limit)
+    else:
+        timed, median, p95 = _latency_python(since, limit)
+    # COUNT(*), not of a column: answered from message_untriaged_idx alone.
+    waiting = Message.objects.filter(
+        direction=Message.Direction.INBOUND, triage_status__in=UNTRIAGED
+    ).aggregate(count=Count("*"), oldest=Min("received_at"))
+    oldest = waiting["oldest"]
+    return {
+        "limit": limit,
+        "timed": timed,
+        "median_s": None if median is None else float(median),
+        "p95_s": None if p95 is None else float(p95),
+        "waiting": waiting["count"],
+        "oldest_waiting_s": (
+            max((timezone.now() - oldest).total_seconds(), 0.0) if oldest else None
+        ),
+    }
+
+
+def _latency_sql(since: datetime, limit: int) -> tuple[int, Any, Any]:
+    table = connection.ops.quote_name(Message._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(_LATENCY_SQL.format(table=table), [since, limit])
+        timed, median, p95 = cursor.fetchone()
+    return timed, median, p95
+
+
+def _latency_python(since: datetime, limit: int) -> tuple[int, Any, Any]:
+    recent = (
+        Message.objects.filter(triaged_at__gte=since)
+        .order_by("-triaged_at")
+        .values_list("received_at", "triaged_at")[:limit]
+    )
+    seconds = [max((t - r).total_seconds(), 0.0) for r, t in recent]
+    if not seconds:
+        return 0, None, None
+    return len(seconds), statistics.median(seconds), _p95(seconds)
 
 
 def _speed_sql(since: datetime, limit: int) -> dict[str, dict[str, Any]]:
