@@ -29,6 +29,10 @@ def duration_label(hours: float | None) -> str:
     return f"{hours / 24:.1f} days"
 
 
+# Room for "What the customer wants", the longest built-in step label.
+SPEED_LABEL_W = 170
+
+
 def seconds_label(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -84,6 +88,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             ["median ms per email"],
             [[round(row["median_ms"], 1)] for row in speed["rows"]],
             "",
+            label_w=SPEED_LABEL_W,
         ),
         "approval_chart": stacked_columns(
             approval_labels,
