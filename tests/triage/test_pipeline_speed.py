@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import MessageFactory
-from triage.models import Analysis
+from triage.models import UNTRIAGED, Analysis, Message
 from triage.selectors import pipeline_speed
 from triage.selectors.pipeline_speed import overview_pipeline_speed
 
@@ -149,3 +149,16 @@ def test_the_overview_says_how_long_mail_waits(admin_client, settings):
     assert "<strong>2 min</strong> median from arrival to analysis" in page
     assert "<strong>1</strong> mail waiting for analysis now" in page
     assert "(the oldest for 2.1 h)" in page
+
+
+def test_untriaged_names_the_statuses_of_mail_waiting():
+    """The partial index's statuses are spelled out (a Meta cannot see the
+    model's enum): they must stay those of the model."""
+    assert set(UNTRIAGED) == {
+        Message.TriageStatus.RECEIVED,
+        Message.TriageStatus.TRIAGING,
+    }
+    assert set(Message.TriageStatus) - set(UNTRIAGED) == {
+        Message.TriageStatus.TRIAGED,
+        Message.TriageStatus.FAILED,
+    }
