@@ -36,6 +36,8 @@ SPEED_LABEL_W = 170
 def seconds_label(seconds: float | None) -> str:
     if seconds is None:
         return ""
+    if seconds < 10:  # an eager demo or an idle worker: under a second
+        return f"{seconds:.1f} s"
     if seconds < 90:
         return f"{seconds:.0f} s"
     return duration_label(seconds / 3600)

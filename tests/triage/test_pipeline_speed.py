@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import MessageFactory
+from triage.admin_views import seconds_label
 from triage.models import UNTRIAGED, Analysis, Message
 from triage.selectors import pipeline_speed
 from triage.selectors.pipeline_speed import overview_pipeline_speed
@@ -149,6 +150,14 @@ def test_the_overview_says_how_long_mail_waits(admin_client, settings):
     assert "<strong>2 min</strong> median from arrival to analysis" in page
     assert "<strong>1</strong> mail waiting for analysis now" in page
     assert "(the oldest for 2.1 h)" in page
+
+
+@pytest.mark.parametrize(
+    ("seconds", "label"),
+    [(None, ""), (0.42, "0.4 s"), (12.4, "12 s"), (120, "2 min"), (7560, "2.1 h")],
+)
+def test_seconds_label(seconds, label):
+    assert seconds_label(seconds) == label
 
 
 def test_untriaged_names_the_statuses_of_mail_waiting():
