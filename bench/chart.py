@@ -1,5 +1,7 @@
 """The pipeline bench as a picture: where the seconds go, one bar per path.
 
+(``gpu.sh`` draws its summary with the same code: batched emails/s per run.)
+
 ``pipeline.py`` writes ``bench/results/pipeline.svg`` beside its JSON: for each
 backend a bar for one email at a time and one for the batched run, each stacked
 from the seconds of every step, with emails/s at its end. The layout is the team
@@ -63,19 +65,77 @@ def bars(figures: dict[str, Any]) -> list[tuple[str, dict[str, float], float]]:
 def pipeline_svg(figures: dict[str, Any], title: str) -> str:
     rows = bars(figures)
     steps = list(dict.fromkeys(step for _, times, _ in rows for step in times))
-    layout = stacked_rows(
+    return draw(
+        title,
         [label for label, _, _ in rows],
         steps,
         [[times.get(step, 0.0) for step in steps] for _, times, _ in rows],
-        "s",
-        label_w=LABEL_W,
+        unit="s",
+        ends=[
+            f"{sum(times.values()):.1f} s, {rate} emails/s" for _, times, rate in rows
+        ],
+        # The numbers in words, for a screen reader and for whoever greps the file.
+        desc="; ".join(
+            f"{label}: {rate} emails/s, "
+            + ", ".join(f"{step} {times[step]:g} s" for step in steps if step in times)
+            for label, times, rate in rows
+        ),
+    )
+
+
+def gpu_summary_svg(summary: dict[str, Any], title: str) -> str:
+    """``bench/gpu.sh``'s runs (name -> a side-by-side comparison): one bar per
+    run and engine, batched emails/s, with the gain over one at a time."""
+    labels, values, ends = [], [], []
+    for name, data in summary.items():
+        for backend, run in (data.get("runs") or {}).items():
+            if "error" in run:
+                continue
+            labels.append(f"{name} {backend}")
+            values.append([run["batched_emails_per_s"]])
+            ends.append(f"{run['batched_emails_per_s']} emails/s ({run['ratio']}x)")
+    return draw(
+        title,
+        labels,
+        ["batched emails/s"],
+        values,
+        unit="",
+        ends=ends,
+        desc="; ".join(
+            f"{label}: {end}" for label, end in zip(labels, ends, strict=True)
+        ),
+    )
+
+
+def draw(
+    title: str,
+    labels: list[str],
+    series: list[str],
+    values: list[list[float]],
+    *,
+    unit: str,
+    ends: list[str],
+    desc: str,
+) -> str:
+    """Horizontal bars, one per label, stacked from its series (a legend when
+    there are several); ``ends`` is the text after each bar."""
+    # Room for the longest label (about 7 px a character at 12 px), the bars'
+    # own width unchanged.
+    label_w = max(LABEL_W, 7 * max(map(len, labels), default=0) + 12)
+    layout = stacked_rows(
+        labels,
+        series,
+        values,
+        unit,
+        label_w=label_w,
         value_w=VALUE_W,
-        width=WIDTH,
+        width=WIDTH - LABEL_W + label_w,
     )
     width = layout["width"]
     per_line = max(1, (width - 16) // 110)
+    legend = series if len(series) > 1 else []
     legend_top = HEADING + layout["height"] + 8
-    height = legend_top + LEGEND_ROW * (-(-len(steps) // per_line)) + 8
+    height = legend_top + LEGEND_ROW * (-(-len(legend) // per_line)) + 8
     svg = ET.Element(
         "svg",
         {
@@ -88,12 +148,7 @@ def pipeline_svg(figures: dict[str, Any], title: str) -> str:
         },
     )
     ET.SubElement(svg, "title", {"id": "title"}).text = title
-    # The numbers in words, for a screen reader and for whoever greps the file.
-    ET.SubElement(svg, "desc", {"id": "desc"}).text = "; ".join(
-        f"{label}: {rate} emails/s, "
-        + ", ".join(f"{step} {times[step]:g} s" for step in steps if step in times)
-        for label, times, rate in rows
-    )
+    ET.SubElement(svg, "desc", {"id": "desc"}).text = desc
     ET.SubElement(svg, "rect", {"width": "100%", "height": "100%", "fill": "#ffffff"})
     for i, line in enumerate(title.split(", on ", 1)):
         heading = ET.SubElement(
@@ -107,7 +162,7 @@ def pipeline_svg(figures: dict[str, Any], title: str) -> str:
         )
         heading.text = line if i == 0 else f"on {line}"
     plot = ET.SubElement(svg, "g", {"transform": f"translate(0 {HEADING})"})
-    colour = {f"s{j}": PALETTE[j % len(PALETTE)] for j in range(len(steps))}
+    colour = {f"s{j}": PALETTE[j % len(PALETTE)] for j in range(len(series))}
     colour["single"] = PALETTE[0]
     for r in layout["rects"]:
         rect = ET.SubElement(
@@ -122,7 +177,7 @@ def pipeline_svg(figures: dict[str, Any], title: str) -> str:
             },
         )
         ET.SubElement(rect, "title").text = r.title
-    for row, (_, _, rate) in zip(layout["rows"], rows, strict=True):
+    for row, end in zip(layout["rows"], ends, strict=True):
         y = f"{row['y']:.1f}"
         label = ET.SubElement(
             plot,
@@ -146,8 +201,8 @@ def pipeline_svg(figures: dict[str, Any], title: str) -> str:
                 "style": FONT + ";font-weight:600",
             },
         )
-        value.text = f"{row['total']:.1f} s, {rate} emails/s"
-    for j, step in enumerate(steps):
+        value.text = end
+    for j, name in enumerate(legend):
         x = 8 + (j % per_line) * 110
         y = legend_top + (j // per_line) * LEGEND_ROW
         ET.SubElement(
@@ -161,12 +216,10 @@ def pipeline_svg(figures: dict[str, Any], title: str) -> str:
                 "fill": PALETTE[j % len(PALETTE)],
             },
         )
-        name = ET.SubElement(
-            svg,
-            "text",
-            {"x": str(x + 16), "y": str(y + 10), "style": FONT},
+        text = ET.SubElement(
+            svg, "text", {"x": str(x + 16), "y": str(y + 10), "style": FONT}
         )
-        name.text = step
+        text.text = name
     return ET.tostring(svg, encoding="unicode") + "\n"
 
 

@@ -7,7 +7,7 @@
 # Runs bench/pipeline.py for the tiny and the offline profiles, fp16 and bf16,
 # batch sizes 1/16/64, transformers vs CTranslate2 side by side, and writes every
 # run's JSON under bench/results/gpu/ plus one summary table (table.md) and one
-# JSON (summary.json). Each run is capped by RUN_TIMEOUT seconds, so a stuck run
+# JSON (summary.json) and one chart (chart.svg). Each run is capped by RUN_TIMEOUT seconds, so a stuck run
 # cannot eat the host's slot. Nothing here downloads a model: the offline profile
 # uses packaged weights, the tiny one builds random ones.
 set -euo pipefail
@@ -32,7 +32,7 @@ if [[ "${1:-}" == "--dry-run" ]]; then
   RUN_TIMEOUT=${DRY_TIMEOUT:-900}
 fi
 
-export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONPATH=${PYTHONPATH:-$PWD}
+export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$OUT"
 if [[ "$DEVICE" == cuda ]]; then
   "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'no CUDA device: use --dry-run')"
@@ -70,6 +70,8 @@ import json
 import sys
 from pathlib import Path
 
+from bench.chart import gpu_summary_svg
+
 out = Path(sys.argv[1])
 rows, summary = [], {}
 for name in sys.argv[2:]:
@@ -96,5 +98,10 @@ table = "\n".join(
 )
 (out / "table.md").write_text(table + "\n")
 (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+gpu = (out / "gpu.txt").read_text().strip() if (out / "gpu.txt").is_file() else "CPU"
+(out / "chart.svg").write_text(
+    gpu_summary_svg(summary, f"Batched emails/s (x one at a time), on {gpu}")
+)
 print(table)
+print(f"\nwritten to {out}/table.md, summary.json and chart.svg")
 EOF
