@@ -6,10 +6,10 @@
 #
 # Runs bench/pipeline.py for the tiny and the offline profiles, fp16 and bf16,
 # batch sizes 1/16/64, transformers vs CTranslate2 side by side, and writes every
-# run's JSON under bench/results/gpu/ plus one summary table (table.md) and one
-# JSON (summary.json) and one chart (chart.svg). Each run is capped by RUN_TIMEOUT seconds, so a stuck run
-# cannot eat the host's slot. Nothing here downloads a model: the offline profile
-# uses packaged weights, the tiny one builds random ones.
+# run's JSON under bench/results/gpu/ plus one summary table (table.md), one JSON
+# (summary.json) and one chart (chart.svg). Each run is capped by RUN_TIMEOUT
+# seconds, so a stuck run cannot eat the host's slot. Nothing here downloads a
+# model: the offline profile uses packaged weights, the tiny one builds random ones.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

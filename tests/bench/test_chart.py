@@ -4,18 +4,13 @@ drawn from the figures the bench wrote (a real run of it on the tiny models)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
 
 from bench.chart import bars, chart_title, pipeline_svg, write_chart
-
-REPO = Path(__file__).resolve().parents[2]
-NS = {"svg": "http://www.w3.org/2000/svg"}
+from tests.bench.charts import NS, REPO, assert_proportional, run_script, segments
 
 
 def _run(steps: dict[str, float], rate: float) -> dict:
@@ -30,34 +25,6 @@ def _run(steps: dict[str, float], rate: float) -> dict:
         "naive_emails_per_s": rate,
         "batched_emails_per_s": rate * 4,
     }
-
-
-def _segments(svg_text: str) -> dict[str, dict[str, float]]:
-    """Bar label -> step -> drawn width, read back from the rectangles' tooltips
-    ("transformers naive: 1.5 draft s")."""
-    root = ET.fromstring(svg_text)
-    drawn: dict[str, dict[str, float]] = {}
-    for rect in root.iterfind(".//svg:rect", NS):
-        tip = rect.find("svg:title", NS)
-        if tip is None:
-            continue  # the background and the legend's swatches
-        label, rest = tip.text.split(": ", 1)
-        step = rest.split(" ")[1]
-        drawn.setdefault(label, {})[step] = float(rect.get("width"))
-    return drawn
-
-
-def _assert_proportional(drawn: dict[str, dict[str, float]], seconds: dict) -> None:
-    """One scale (pixels per second) for every segment of every bar, up to the
-    0.1 px the widths are rounded to; the scale is read off the widest one."""
-    label, step = max(
-        ((label, step) for label, widths in drawn.items() for step in widths),
-        key=lambda key: drawn[key[0]][key[1]],
-    )
-    scale = drawn[label][step] / seconds[label][step]
-    for label, widths in drawn.items():
-        for step, width in widths.items():
-            assert width == pytest.approx(scale * seconds[label][step], abs=0.06)
 
 
 def test_each_backend_gets_a_bar_per_path_and_a_failed_one_none():
@@ -77,9 +44,9 @@ def test_each_backend_gets_a_bar_per_path_and_a_failed_one_none():
         "ct2 batched",
     ]
     svg = pipeline_svg(figures, chart_title(figures))
-    drawn = _segments(svg)
+    drawn = segments(svg)
     assert set(drawn) == {label for label, _, _ in rows}
-    _assert_proportional(drawn, {label: times for label, times, _ in rows})
+    assert_proportional(drawn, {label: times for label, times, _ in rows}, abs_px=0.06)
     # The transformers draft, 6 s, is three times ct2's 2 s.
     assert drawn["transformers naive"]["draft"] == pytest.approx(
         3 * drawn["ct2 naive"]["draft"], rel=0.01
@@ -93,12 +60,11 @@ def test_each_backend_gets_a_bar_per_path_and_a_failed_one_none():
 
 
 def test_the_bench_writes_its_chart_beside_its_json(tiny_models, tmp_path):
-    # tiny_models: built where the bench looks for them (TRIAGE_TINY_DIR).
     """``bench/pipeline.py`` itself, on the tiny models: the picture holds the
     seconds of every step the JSON holds, at one scale."""
+    # tiny_models: built where the bench looks for them (TRIAGE_TINY_DIR).
     out = tmp_path / "pipeline.json"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run(
+    done = run_script(
         [
             sys.executable,
             str(REPO / "bench" / "pipeline.py"),
@@ -111,18 +77,14 @@ def test_the_bench_writes_its_chart_beside_its_json(tiny_models, tmp_path):
             "--out",
             str(out),
         ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
+        {"HF_HUB_OFFLINE": "1"},
         timeout=600,
-        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(out.read_text(encoding="utf-8"))
     chart = out.with_suffix(".svg")
     assert f"and {chart}" in done.stdout
-    drawn = _segments(chart.read_text(encoding="utf-8"))
+    drawn = segments(chart.read_text(encoding="utf-8"))
     seconds = {
         "transformers naive": figures["step_s_naive"],
         "transformers batched": figures["step_s_batched"],
@@ -131,5 +93,5 @@ def test_the_bench_writes_its_chart_beside_its_json(tiny_models, tmp_path):
     for label, widths in drawn.items():
         # Every step that took time is drawn (a 0 s step has no rectangle).
         assert set(widths) == {s for s, v in seconds[label].items() if v}
-    _assert_proportional(drawn, seconds)
+    assert_proportional(drawn, seconds, abs_px=0.06)
     assert write_chart(figures, out, "again") == chart

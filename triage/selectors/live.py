@@ -9,9 +9,8 @@ from typing import TypedDict
 
 from django.db.models import Count, Q
 
-from triage.models import Message, ReplyDraft
+from triage.models import UNTRIAGED, Message, ReplyDraft
 
-PENDING_TRIAGE = (Message.TriageStatus.RECEIVED, Message.TriageStatus.TRIAGING)
 SEND_IN_FLIGHT = (ReplyDraft.Status.APPROVED, ReplyDraft.Status.SENDING)
 
 
@@ -27,7 +26,7 @@ def ticket_live_state(ticket_id: int) -> LiveState:
     inbound = Q(direction=Message.Direction.INBOUND)
     messages = Message.objects.filter(ticket_id=ticket_id).aggregate(
         inbound=Count("pk", filter=inbound),
-        pending=Count("pk", filter=inbound & Q(triage_status__in=PENDING_TRIAGE)),
+        pending=Count("pk", filter=inbound & Q(triage_status__in=UNTRIAGED)),
         triaged=Count(
             "pk",
             filter=inbound
